@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/wfagent/gateway/deploy/devstack/internal/deps"
+	"github.com/wfagent/gateway/deploy/devstack/internal/stack"
+	"github.com/wfagent/gateway/pkg/config"
+	"github.com/wfagent/gateway/pkg/logx"
+)
+
+func run(ctx context.Context, args []string) error {
+	var cfg Config
+	if err := config.Load(&cfg); err != nil {
+		return err
+	}
+	log, err := logx.New(os.Stderr, "simple", "INFO")
+	if err != nil {
+		return err
+	}
+	cmd := "run"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "run":
+		return runStack(ctx, log, cfg)
+	default:
+		return fmt.Errorf("unknown command %q (want: run)", cmd)
+	}
+}
+
+// runStack is the table of contents of `make run`.
+func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
+	env, cleanup, err := deps.Prepare(ctx, log, deps.URLs{Database: cfg.DatabaseURL, Redis: cfg.RedisURL, NATS: cfg.NATSURL})
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	bin, err := filepath.Abs(cfg.BinDir)
+	if err != nil {
+		return err
+	}
+	edgePort := strconv.Itoa(cfg.EdgePort)
+	services := []stack.Service{
+		{Name: "public-svc", Binary: filepath.Join(bin, "public-svc"), Env: map[string]string{"PORT": "8081"}, Ready: "http://127.0.0.1:8081/healthz"},
+		{Name: "edge", Binary: filepath.Join(bin, "edge"), Env: map[string]string{"PORT": edgePort, "ADMIN_PORT": "8100"}, Ready: "http://127.0.0.1:8100/healthz"},
+	}
+	for i := range services {
+		for k, v := range env {
+			if _, set := services[i].Env[k]; !set {
+				services[i].Env[k] = v
+			}
+		}
+	}
+	st := stack.New(log, services, cfg.StopWait)
+	if err := st.Start(ctx, cfg.StartWait); err != nil {
+		st.Stop()
+		return err
+	}
+	fmt.Printf("\nready: edge on http://127.0.0.1:%s — try: curl http://127.0.0.1:%s/api/public/health\n\n", edgePort, edgePort)
+	err = st.Wait(ctx)
+	st.Stop()
+	return err
+}

@@ -1,0 +1,4 @@
+// Package proto holds the gateway's protobuf contracts and their generated Go
+// code: workflowagent/v1 (app-svc ↔ Workflow Agent). Regenerate with
+// `make proto`; `make test` fails when the committed code is stale.
+package proto
