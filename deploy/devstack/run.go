@@ -30,8 +30,10 @@ func run(ctx context.Context, args []string) error {
 	switch cmd {
 	case "run":
 		return runStack(ctx, log, cfg)
+	case "bench":
+		return runBench(ctx, log, cfg, args[1:])
 	default:
-		return fmt.Errorf("unknown command %q (want: run)", cmd)
+		return fmt.Errorf("unknown command %q (want: run, bench)", cmd)
 	}
 }
 
@@ -47,10 +49,12 @@ func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	edgePort := strconv.Itoa(cfg.EdgePort)
+	edgePort, admin, public := strconv.Itoa(cfg.EdgePort), strconv.Itoa(cfg.EdgeAdmin), strconv.Itoa(cfg.PublicPort)
+	local := func(port string) string { return "http://127.0.0.1:" + port }
+	// Adding a service is a line here (and a port in Config).
 	services := []stack.Service{
-		{Name: "public-svc", Binary: filepath.Join(bin, "public-svc"), Env: map[string]string{"PORT": "8081"}, Ready: "http://127.0.0.1:8081/healthz"},
-		{Name: "edge", Binary: filepath.Join(bin, "edge"), Env: map[string]string{"PORT": edgePort, "ADMIN_PORT": "8100"}, Ready: "http://127.0.0.1:8100/healthz"},
+		{Name: "public-svc", Binary: filepath.Join(bin, "public-svc"), Env: map[string]string{"PORT": public, "EDGE_ADMIN_URL": local(admin)}, Ready: local(public) + "/healthz"},
+		{Name: "edge", Binary: filepath.Join(bin, "edge"), Env: map[string]string{"PORT": edgePort, "ADMIN_PORT": admin, "PUBLIC_SVC_URL": local(public)}, Ready: local(admin) + "/healthz"},
 	}
 	for i := range services {
 		for k, v := range env {

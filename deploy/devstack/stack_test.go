@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestStackEndToEnd builds the real binaries and runs the stack the way
+// `make run` does, with NATS pointed at a closed port so the embedded
+// server must stand in; then checks the public layer through the edge and
+// that stopping the runner stops every process.
+func TestStackEndToEnd(t *testing.T) {
+	bin := t.TempDir()
+	for _, svc := range []string{"edge", "public-svc"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(bin, svc), "../../services/"+svc).CombinedOutput()
+		if err != nil {
+			t.Fatalf("building %s: %v\n%s", svc, err, out)
+		}
+	}
+	cfg := Config{
+		DatabaseURL: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+		RedisURL:    "redis://127.0.0.1:6379/0",
+		NATSURL:     fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)),
+		BinDir:      bin,
+		EdgePort:    freePort(t), EdgeAdmin: freePort(t), PublicPort: freePort(t),
+		StartWait: 60 * time.Second, StopWait: 20 * time.Second,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- runStack(ctx, slog.New(slog.DiscardHandler), cfg) }()
+
+	edge := fmt.Sprintf("http://127.0.0.1:%d", cfg.EdgePort)
+	var resp *http.Response
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", edge+"/api/public/health", nil)
+		req.Header.Set("X-Request-ID", "e2e-1")
+		var err error
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("stack stopped before serving: %v (is PostgreSQL up on 127.0.0.1:5432?)", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("edge never answered: %v", err)
+		}
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var health struct {
+		Status string          `json:"status"`
+		Checks map[string]bool `json:"checks"`
+	}
+	if err := json.Unmarshal(body, &health); err != nil {
+		t.Fatalf("health body %q: %v", body, err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("X-Request-ID") != "e2e-1" {
+		t.Fatalf("health through edge: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	// PostgreSQL and Redis are the local servers; NATS is the embedded one.
+	for _, c := range []string{"database", "redis", "nats", "public_api"} {
+		if !health.Checks[c] {
+			t.Errorf("check %s false through the stack: %s", c, body)
+		}
+	}
+	// No app-svc or agent yet: the health says so rather than lying.
+	if health.Checks["grpc"] || health.Status != "degraded" {
+		t.Errorf("want degraded with grpc false while no agent runs: %s", body)
+	}
+	resp, err := http.Get(edge + "/api/app/auth/profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("app layer with no app-svc = %d, want 502", resp.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runner: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("runner did not stop within 30s")
+	}
+	for _, port := range []int{cfg.EdgePort, cfg.EdgeAdmin, cfg.PublicPort} {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond); err == nil {
+			c.Close()
+			t.Errorf("port %d still served after stop", port)
+		}
+	}
+}
+
+func TestPrepareRefusesMissingPostgres(t *testing.T) {
+	cfg := Config{DatabaseURL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", freePort(t)),
+		RedisURL: "redis://127.0.0.1:6379/0", NATSURL: "nats://127.0.0.1:4222", BinDir: t.TempDir(),
+		EdgePort: freePort(t), EdgeAdmin: freePort(t), PublicPort: freePort(t), StartWait: time.Second, StopWait: time.Second}
+	err := runStack(context.Background(), slog.New(slog.DiscardHandler), cfg)
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not reachable") || !strings.Contains(err.Error(), "pg_ctlcluster") {
+		t.Fatalf("err = %v, want one naming PostgreSQL and how to start it", err)
+	}
+}
