@@ -35,7 +35,7 @@ type Options struct {
 }
 
 // NewEngine returns a gin engine with the standard middleware chain:
-// request id → metrics → access log → recovery → error mapping.
+// trace span → request id → metrics → access log → recovery → error mapping.
 func NewEngine(o Options) (*gin.Engine, *prometheus.Registry, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -54,7 +54,7 @@ func NewEngine(o Options) (*gin.Engine, *prometheus.Registry, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e.Use(RequestID(), m.middleware(), AccessLog(o.Logger), Recovery(o.Logger), Errors(o.Logger))
+	e.Use(Trace(o.Service), RequestID(), m.middleware(), AccessLog(o.Logger), Recovery(o.Logger), Errors(o.Logger))
 	e.NoRoute(func(c *gin.Context) {
 		_ = c.Error(apperr.New(apperr.NotFound, "not_found", "no route for "+c.Request.Method+" "+c.Request.URL.Path))
 	})

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // metrics are the RED metrics, labelled by route pattern (never the raw
@@ -42,15 +41,20 @@ func (m *metrics) middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		m.inflight.Inc()
+		// Deferred so that a handler aborted by panic (a client gone
+		// mid-stream) still leaves the gauge and counters right.
+		defer func() {
+			m.inflight.Dec()
+			m.observe(c, start)
+		}()
 		c.Next()
-		m.inflight.Dec()
-		route := routeOf(c)
-		m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
-		m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
-		if span := trace.SpanFromContext(c.Request.Context()); span.IsRecording() {
-			span.SetName(c.Request.Method + " " + route)
-		}
 	}
+}
+
+func (m *metrics) observe(c *gin.Context, start time.Time) {
+	route := routeOf(c)
+	m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+	m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
 }
 
 // routeOf is the matched route pattern, or a fixed label for unmatched paths.
