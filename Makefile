@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # Every workspace module (from go.work), and the services that build a binary.
 MODULES  := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
 PACKAGES := $(shell go list -m 2>/dev/null | sed 's,$$,/...,')
-SERVICES := $(notdir $(wildcard services/*))
+SERVICES := $(patsubst services/%/main.go,%,$(wildcard services/*/main.go))
 BIN      := $(CURDIR)/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
@@ -31,8 +31,8 @@ run: build ## Build everything and run the whole stack (edge on 127.0.0.1:8000)
 .PHONY: build
 build: ## Build every service binary and the dev runner into ./bin
 	@mkdir -p $(BIN)
-	@for s in $(SERVICES); do echo "build $$s"; go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$s ./services/$$s || exit 1; done
-	@go build -trimpath -o $(BIN)/devstack ./deploy/devstack
+	@for s in $(SERVICES); do echo "build $$s"; go build -ldflags '$(LDFLAGS)' -o $(BIN)/$$s ./services/$$s || exit 1; done
+	@go build -o $(BIN)/devstack ./deploy/devstack
 
 .PHONY: test
 test: proto-check lint modules-alone ## Vet, lint, check generated code, and run every test against the local servers

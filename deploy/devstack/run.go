@@ -66,6 +66,9 @@ func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
 	st := stack.New(log, services, cfg.StopWait)
 	if err := st.Start(ctx, cfg.StartWait); err != nil {
 		st.Stop()
+		if ctx.Err() != nil {
+			return nil // Ctrl-C while starting is a normal stop
+		}
 		return err
 	}
 	fmt.Printf("\nready: edge on http://127.0.0.1:%s — try: curl http://127.0.0.1:%s/api/public/health\n\n", edgePort, edgePort)

@@ -155,24 +155,28 @@ func (s *Stack) Wait(ctx context.Context) error {
 	}
 }
 
-// Stop sends SIGTERM to every process group, in reverse start order (the
-// edge first, so no request reaches a stopped service), and SIGKILL to
-// whatever is still running after the stop timeout.
+// Stop stops the processes one at a time in reverse start order — the edge
+// first, so no request reaches a stopped service — each with SIGTERM and,
+// when the shared stop timeout runs out, SIGKILL.
 func (s *Stack) Stop() {
 	s.mu.Lock()
 	procs := append([]*proc(nil), s.procs...)
 	s.mu.Unlock()
-	for i := len(procs) - 1; i >= 0; i-- {
-		_ = syscall.Kill(-procs[i].cmd.Process.Pid, syscall.SIGTERM)
-	}
 	deadline := time.After(s.stopWait)
-	for _, p := range procs {
-		select {
-		case <-p.done:
-		case <-deadline:
-			s.log.Warn("killing after stop timeout", "service", p.svc.Name)
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
+	expired := false
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		if !expired {
+			select {
+			case <-p.done:
+				continue
+			case <-deadline:
+				expired = true
+			}
 		}
+		s.log.Warn("killing after stop timeout", "service", p.svc.Name)
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
 	}
 }
