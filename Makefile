@@ -28,6 +28,10 @@ help: ## Show this help
 run: build ## Build everything and run the whole stack (edge on 127.0.0.1:8000)
 	@DEVSTACK_BIN_DIR=$(BIN) $(BIN)/devstack run
 
+.PHONY: token
+token: ## Print a token the running dev stack accepts: make token SUB=<uuid> [EMAIL=…]
+	@go run ./deploy/devstack token $(if $(SUB),--sub '$(SUB)') $(if $(EMAIL),--email '$(EMAIL)')
+
 .PHONY: build
 build: ## Build every service binary and the dev runner into ./bin
 	@mkdir -p $(BIN)

@@ -7,16 +7,18 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/wfagent/gateway/deploy/devstack/internal/deps"
 	"github.com/wfagent/gateway/deploy/devstack/internal/stack"
+	"github.com/wfagent/gateway/pkg/auth"
 	"github.com/wfagent/gateway/pkg/config"
 	"github.com/wfagent/gateway/pkg/logx"
 )
 
 func run(ctx context.Context, args []string) error {
 	var cfg Config
-	if err := config.Load(&cfg); err != nil {
+	if err := config.Load(&cfg, config.WithDefaults(devSecrets)); err != nil {
 		return err
 	}
 	log, err := logx.New(os.Stderr, "simple", "INFO")
@@ -32,8 +34,10 @@ func run(ctx context.Context, args []string) error {
 		return runStack(ctx, log, cfg)
 	case "bench":
 		return runBench(ctx, log, cfg, args[1:])
+	case "token":
+		return printToken(cfg, args[1:])
 	default:
-		return fmt.Errorf("unknown command %q (want: run, bench)", cmd)
+		return fmt.Errorf("unknown command %q (want: run, token, bench)", cmd)
 	}
 }
 
@@ -56,6 +60,9 @@ func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
 		{Name: "public-svc", Binary: filepath.Join(bin, "public-svc"), Env: map[string]string{"PORT": public, "EDGE_ADMIN_URL": local(admin)}, Ready: local(public) + "/healthz"},
 		{Name: "edge", Binary: filepath.Join(bin, "edge"), Env: map[string]string{"PORT": edgePort, "ADMIN_PORT": admin, "PUBLIC_SVC_URL": local(public)}, Ready: local(admin) + "/healthz"},
 	}
+	for k, v := range cfg.secretEnv() {
+		env[k] = v
+	}
 	for i := range services {
 		for k, v := range env {
 			if _, set := services[i].Env[k]; !set {
@@ -71,7 +78,12 @@ func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
 		}
 		return err
 	}
-	fmt.Printf("\nready: edge on http://127.0.0.1:%s — try: curl http://127.0.0.1:%s/api/public/health\n\n", edgePort, edgePort)
+	token, err := auth.MintDevToken(cfg.Auth, cfg.Environment, DevUserID, DevUserEmail, 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nready: edge on http://127.0.0.1:%s — try: curl http://127.0.0.1:%s/api/public/health\n", edgePort, edgePort)
+	fmt.Printf("dev token (user %s, 24h): %s\n\n", DevUserID, token)
 	err = st.Wait(ctx)
 	st.Stop()
 	return err

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wfagent/gateway/pkg/auth"
+	"github.com/wfagent/gateway/pkg/config"
 	"time"
 )
 
@@ -124,5 +127,34 @@ func TestPrepareRefusesMissingPostgres(t *testing.T) {
 	err := runStack(context.Background(), slog.New(slog.DiscardHandler), cfg)
 	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not reachable") || !strings.Contains(err.Error(), "pg_ctlcluster") {
 		t.Fatalf("err = %v, want one naming PostgreSQL and how to start it", err)
+	}
+}
+
+// TestTokenAcceptedByTheStacksVerifier: what `make token` prints verifies
+// under the configuration the runner hands the services.
+func TestTokenAcceptedByTheStacksVerifier(t *testing.T) {
+	var cfg Config
+	if err := config.Load(&cfg, config.WithEnviron(nil), config.WithDotEnv(""), config.WithDefaults(devSecrets)); err != nil {
+		t.Fatal(err)
+	}
+	const sub = "6f1c2b9e-3a55-4a8e-9d2a-5b0f1c7e2d11"
+	tok, err := auth.MintDevToken(cfg.Auth, cfg.Environment, sub, "a@example.com", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc auth.Config
+	if err := config.Load(&svc, config.WithEnviron([]string{"SUPABASE_JWT_SECRET=" + cfg.secretEnv()["SUPABASE_JWT_SECRET"]}), config.WithDotEnv("")); err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(context.Background(), svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := v.Verify(context.Background(), tok)
+	if err != nil || u.ID.String() != sub || u.Email != "a@example.com" {
+		t.Fatalf("verify: %+v %v", u, err)
+	}
+	if err := (Config{Environment: "production", EdgePort: 1, EdgeAdmin: 2, PublicPort: 3}).Validate(); err == nil {
+		t.Fatal("devstack accepted ENVIRONMENT=production")
 	}
 }

@@ -104,3 +104,27 @@ func (c Config) Open(rdb redis.UniversalClient) (Limiter, error) {
 func (c Config) Options(log *slog.Logger, m *Metrics) Options {
 	return Options{FailClosed: c.FailClosed, CheckTimeout: c.CheckTimeout, Logger: log, Metrics: m}
 }
+
+// OpenURL opens the limiter RATE_LIMIT_STORAGE names, creating the Redis
+// client from redisURL itself (with ContextTimeoutEnabled, so the per-check
+// bound holds). The returned close function releases the client.
+func (c Config) OpenURL(redisURL string) (Limiter, func() error, error) {
+	if c.Storage == StorageMemory {
+		return NewMemory(), func() error { return nil }, nil
+	}
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opts.ContextTimeoutEnabled = true
+	// A limiter check is bounded by RATE_LIMIT_CHECK_TIMEOUT; retrying
+	// inside that bound only hides an outage.
+	opts.MaxRetries = -1
+	rdb := redis.NewClient(opts)
+	l, err := c.Open(rdb)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, nil, err
+	}
+	return l, rdb.Close, nil
+}

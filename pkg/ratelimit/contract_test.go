@@ -212,3 +212,28 @@ func TestNewRedisNeedsContextTimeouts(t *testing.T) {
 		t.Fatalf("error %v, want one naming ContextTimeoutEnabled", err)
 	}
 }
+
+func TestOpenURL(t *testing.T) {
+	tests := []struct {
+		name, storage, url string
+		wantErr            bool
+	}{
+		{"memory ignores the URL", StorageMemory, "::not a url", false},
+		{"redis", StorageRedis, "redis://127.0.0.1:6379/0", false},
+		{"bad redis url", StorageRedis, "http://x", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, closeFn, err := Config{Storage: tt.storage, KeyPrefix: "rl-test:"}.OpenURL(tt.url)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err == nil {
+				defer closeFn()
+				if l == nil {
+					t.Fatal("nil limiter")
+				}
+			}
+		})
+	}
+}

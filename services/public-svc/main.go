@@ -77,15 +77,20 @@ func run(ctx context.Context, environ []string, out io.Writer) error {
 	// HTTP. /readyz has no dependency checks: a health service must stay
 	// in rotation to report an outage, so readiness only reflects draining.
 	probes := httpx.NewProbes(nil, cfg.HealthCheckTimeout)
-	engine, _, err := httpx.NewEngine(httpx.Options{Service: service, Logger: log, TrustedProxies: cfg.TrustedProxies, Metrics: cfg.MetricsEnabled, Probes: probes})
+	engine, reg, err := httpx.NewEngine(httpx.Options{Service: service, Logger: log, TrustedProxies: cfg.TrustedProxies, Metrics: cfg.MetricsEnabled, Probes: probes})
 	if err != nil {
 		return err
 	}
+	limiter, closeLimiter, err := perIPLimits(cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 	httpapi.Register(engine, httpapi.Deps{
 		Version: version, Environment: cfg.Environment, Layers: cfg.Layers, Started: started,
 		Health: mon, Requests: edge,
 		HealthEnabled: cfg.HealthEnabled, DocsEnabled: cfg.DocsEnabled, MetricsEnabled: cfg.MetricsEnabled,
-		RateLimitEnabled: cfg.PublicRateLimitEnabled,
+		RateLimitEnabled: cfg.PublicRateLimitEnabled, Limiter: limiter,
 	})
 
 	srv := httpx.NewServer(cfg.Addr(), engine)

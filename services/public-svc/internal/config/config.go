@@ -10,12 +10,14 @@ import (
 	"time"
 
 	pkgconfig "github.com/wfagent/gateway/pkg/config"
+	"github.com/wfagent/gateway/pkg/ratelimit"
 )
 
 // Config is read once at startup by Load.
 type Config struct {
 	pkgconfig.Base
 	pkgconfig.Layers
+	RateLimit ratelimit.Config
 
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" secret:"url"`
 	RedisURL    string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" secret:"url"`
@@ -36,8 +38,8 @@ type Config struct {
 	HealthCheckTimeout time.Duration `env:"HEALTH_CHECK_TIMEOUT" envDefault:"1s"`
 
 	DocsEnabled bool `env:"DOCS_ENABLED" envDefault:"true"`
-	// PublicRateLimitEnabled is reported by /api/public/info; the limiter
-	// itself is wired through httpapi.Deps.Limiter.
+	// PublicRateLimitEnabled turns the per-IP limits on (off in the
+	// development profile, as in the original design).
 	PublicRateLimitEnabled bool `env:"PUBLIC_RATE_LIMIT_ENABLED"`
 }
 
@@ -60,7 +62,7 @@ func (c Config) WorkflowServiceAddr() string {
 
 // Validate refuses what would only fail later, naming the variable.
 func (c Config) Validate() error {
-	errs := []error{c.Base.Validate()}
+	errs := []error{c.Base.Validate(), c.RateLimit.Validate()}
 	for _, u := range []struct{ name, value, scheme string }{
 		{"DATABASE_URL", c.DatabaseURL, ""},
 		{"REDIS_URL", c.RedisURL, ""},
