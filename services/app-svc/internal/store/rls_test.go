@@ -61,7 +61,6 @@ func newStore(t *testing.T, loginRole string) *Store {
 	return New(pool, 5*time.Second)
 }
 
-
 func mustDBName(t *testing.T, dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
