@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/wfagent/gateway/deploy/devstack/internal/deps"
@@ -53,13 +52,7 @@ func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	edgePort, admin, public := strconv.Itoa(cfg.EdgePort), strconv.Itoa(cfg.EdgeAdmin), strconv.Itoa(cfg.PublicPort)
-	local := func(port string) string { return "http://127.0.0.1:" + port }
-	// Adding a service is a line here (and a port in Config).
-	services := []stack.Service{
-		{Name: "public-svc", Binary: filepath.Join(bin, "public-svc"), Env: map[string]string{"PORT": public, "EDGE_ADMIN_URL": local(admin)}, Ready: local(public) + "/healthz"},
-		{Name: "edge", Binary: filepath.Join(bin, "edge"), Env: map[string]string{"PORT": edgePort, "ADMIN_PORT": admin, "PUBLIC_SVC_URL": local(public)}, Ready: local(admin) + "/healthz"},
-	}
+	services := stackServices(cfg, bin)
 	for k, v := range cfg.secretEnv() {
 		env[k] = v
 	}
@@ -82,7 +75,7 @@ func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nready: edge on http://127.0.0.1:%s — try: curl http://127.0.0.1:%s/api/public/health\n", edgePort, edgePort)
+	fmt.Printf("\nready: edge on http://127.0.0.1:%d — try: curl http://127.0.0.1:%d/api/public/health\n", cfg.EdgePort, cfg.EdgePort)
 	fmt.Printf("dev token (user %s, 24h): %s\n\n", DevUserID, token)
 	err = st.Wait(ctx)
 	st.Stop()
