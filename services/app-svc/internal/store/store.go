@@ -22,6 +22,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrTimeout  = errors.New("database statement timed out")
+	// ErrUnavailable means the database could not be reached.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Store wraps the pool.
@@ -76,6 +78,10 @@ func translate(err error) error {
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) {

@@ -12,7 +12,9 @@ CREATE TABLE sessions (
   meta_data          jsonb NOT NULL DEFAULT '{}'::jsonb,
   created_at         timestamptz NOT NULL DEFAULT now(),
   updated_at         timestamptz NOT NULL DEFAULT now(),
-  CHECK ((action = 'create') = (source_workflow_id IS NULL))
+  -- edit and copy start from a workflow (app-svc requires it at creation);
+  -- the reference is cleared, not the session, when that workflow is deleted.
+  CHECK (action <> 'create' OR source_workflow_id IS NULL)
 );
 CREATE INDEX sessions_user_created ON sessions (user_id, created_at DESC, id DESC);
 
@@ -45,6 +47,9 @@ CREATE TABLE workflows (
   nodes       jsonb NOT NULL DEFAULT '[]'::jsonb,
   connections jsonb NOT NULL DEFAULT '{}'::jsonb,
   settings    jsonb NOT NULL DEFAULT '{}'::jsonb,
+  -- Node credentials, AES-256-GCM under ENCRYPTION_KEY: node id → field →
+  -- sealed value. nodes never holds them.
+  credentials jsonb NOT NULL DEFAULT '{}'::jsonb,
   version     integer NOT NULL DEFAULT 1,
   created_at  timestamptz NOT NULL DEFAULT now(),
   updated_at  timestamptz NOT NULL DEFAULT now()
@@ -53,6 +58,8 @@ CREATE INDEX workflows_user_updated ON workflows (user_id, updated_at DESC, id D
 
 ALTER TABLE sessions
   ADD CONSTRAINT sessions_source_workflow_fk FOREIGN KEY (source_workflow_id) REFERENCES workflows (id) ON DELETE SET NULL;
+-- Behind the ON DELETE SET NULL when a workflow goes.
+CREATE INDEX sessions_source_workflow ON sessions (source_workflow_id) WHERE source_workflow_id IS NOT NULL;
 
 CREATE TABLE workflow_executions (
   id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -88,7 +95,7 @@ CREATE TABLE api_keys (
   last_used_at timestamptz,
   created_at   timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX api_keys_user ON api_keys (user_id, created_at DESC);
+CREATE INDEX api_keys_user ON api_keys (user_id, created_at DESC, id DESC);
 
 -- Row level security: enabled and forced (so even the table owner obeys).
 ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
@@ -148,10 +155,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, chat_messages, workflow_states
 -- which returns the one active row matching a SHA-256 hash.
 -- +goose StatementBegin
 CREATE FUNCTION api_key_by_hash(p_hash bytea)
-RETURNS TABLE (id uuid, user_id uuid, client_name text, scopes text[], tier text, active boolean,
+RETURNS TABLE (id uuid, user_id uuid, client_name text, prefix text, scopes text[], tier text, active boolean,
                expires_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $f$
-  SELECT k.id, k.user_id, k.client_name, k.scopes, k.tier, k.active, k.expires_at
+  SELECT k.id, k.user_id, k.client_name, k.prefix, k.scopes, k.tier, k.active, k.expires_at
   FROM api_keys k WHERE k.key_hash = p_hash
 $f$;
 -- +goose StatementEnd

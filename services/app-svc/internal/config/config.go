@@ -1,0 +1,105 @@
+// Package config is app-svc's configuration: the shared base, token
+// verification (auth.Config) and rate limits (ratelimit.Config), plus the
+// database, the encryption key of node credentials and the request bounds.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/wfagent/gateway/pkg/auth"
+	pkgconfig "github.com/wfagent/gateway/pkg/config"
+	"github.com/wfagent/gateway/pkg/ratelimit"
+	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
+)
+
+// Config is read once at startup by Load.
+type Config struct {
+	pkgconfig.Base
+	Auth      auth.Config
+	RateLimit ratelimit.Config
+
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" secret:"url"`
+	// RedisURL serves the rate limits (RATE_LIMIT_STORAGE=redis) and the
+	// remote token check's cache.
+	RedisURL string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" secret:"url"`
+
+	// EncryptionKey seals node credentials (AES-256-GCM): 32 bytes as
+	// base64 or 64 hex characters. `serve` refuses to start without it.
+	EncryptionKey string `env:"ENCRYPTION_KEY" secret:"true" prod:"required"`
+
+	// DBStatementTimeout bounds every statement of a request.
+	DBStatementTimeout time.Duration `env:"DB_STATEMENT_TIMEOUT" envDefault:"5s"`
+	// MaxRequestBodyBytes bounds JSON request bodies (413 beyond).
+	MaxRequestBodyBytes int64 `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576"`
+	// MigrateOnStart applies pending migrations before serving: "true",
+	// "false", or empty for the default (on in development, off elsewhere,
+	// where `app-svc migrate` runs as a deployment step).
+	MigrateOnStart string `env:"APP_MIGRATE_ON_START"`
+}
+
+// defaults are app-svc's own; the ENVIRONMENT profile, .env and the
+// environment override them.
+var defaults = map[string]string{"PORT": "8082"}
+
+// Load reads the configuration. opts are pkg/config's (tests pass
+// WithEnviron and WithDotEnv).
+func Load(opts ...pkgconfig.Option) (Config, error) {
+	var c Config
+	err := pkgconfig.Load(&c, append([]pkgconfig.Option{pkgconfig.WithDefaults(defaults)}, opts...)...)
+	return c, err
+}
+
+// knownDevKey is the development ENCRYPTION_KEY that deploy/devstack hands
+// to the local stack. It is public, so production refuses it.
+const knownDevKey = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
+
+// Validate refuses what would only fail later, naming the variable.
+func (c Config) Validate() error {
+	errs := []error{c.Base.Validate(), c.Auth.Validate(), c.RateLimit.Validate()}
+	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}} {
+		if p, err := url.Parse(u.value); err != nil || p.Host == "" {
+			// The value itself may hold a password: never echo it.
+			errs = append(errs, fmt.Errorf("%s: want scheme://host[:port]/…", u.name))
+		}
+	}
+	if c.EncryptionKey != "" {
+		if _, err := secrets.ParseKey(c.EncryptionKey); err != nil {
+			errs = append(errs, fmt.Errorf("ENCRYPTION_KEY: %w", err))
+		}
+		if c.IsProduction() && c.EncryptionKey == knownDevKey {
+			errs = append(errs, errors.New("ENCRYPTION_KEY is the public development key: refused when ENVIRONMENT=production"))
+		}
+	}
+	if c.DBStatementTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("DB_STATEMENT_TIMEOUT=%s: want a positive duration", c.DBStatementTimeout))
+	}
+	if c.MaxRequestBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("MAX_REQUEST_BODY_BYTES=%d: want at least 1024", c.MaxRequestBodyBytes))
+	}
+	if c.MigrateOnStart != "" {
+		if _, err := strconv.ParseBool(c.MigrateOnStart); err != nil {
+			errs = append(errs, fmt.Errorf("APP_MIGRATE_ON_START=%q: want true or false", c.MigrateOnStart))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EncryptionKeyBytes is ENCRYPTION_KEY decoded; an error when it is unset.
+func (c Config) EncryptionKeyBytes() ([]byte, error) {
+	if c.EncryptionKey == "" {
+		return nil, errors.New("ENCRYPTION_KEY is required: 32 bytes as base64 or hex (openssl rand -base64 32); `make run` provides a development one")
+	}
+	return secrets.ParseKey(c.EncryptionKey)
+}
+
+// MigrateAtStart resolves APP_MIGRATE_ON_START.
+func (c Config) MigrateAtStart() bool {
+	if b, err := strconv.ParseBool(c.MigrateOnStart); err == nil {
+		return b
+	}
+	return c.Environment == pkgconfig.Development
+}

@@ -1,0 +1,18 @@
+package httpapi
+
+import (
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wfagent/gateway/pkg/apidoc"
+)
+
+func TestRoutesMatchTheOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	e := gin.New()
+	Register(e, Deps{Auth: func(*gin.Context) {}})
+	if err := apidoc.CheckRoutes(Prefix, e.Routes()); err != nil {
+		t.Fatal(err)
+	}
+}
