@@ -32,6 +32,10 @@ run: build ## Build everything and run the whole stack (edge on 127.0.0.1:8000)
 token: ## Print a token the running dev stack accepts: make token SUB=<uuid> [EMAIL=…]
 	@go run ./deploy/devstack token $(if $(SUB),--sub '$(SUB)') $(if $(EMAIL),--email '$(EMAIL)')
 
+.PHONY: apikey
+apikey: build ## Print a new MCP API key (last line): make apikey SCOPES=tools:read,tools:execute [OWNER=<uuid>]
+	@$(BIN)/app-svc migrate >/dev/null && $(BIN)/app-svc apikey create --scopes '$(or $(SCOPES),tools:read)' $(if $(OWNER),--owner '$(OWNER)')
+
 .PHONY: build
 build: ## Build every service binary and the dev runner into ./bin
 	@mkdir -p $(BIN)

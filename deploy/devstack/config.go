@@ -40,6 +40,7 @@ type Config struct {
 	EdgePort    int           `env:"EDGE_PORT" envDefault:"8000"`
 	EdgeAdmin   int           `env:"EDGE_ADMIN_PORT" envDefault:"8100"`
 	PublicPort  int           `env:"PUBLIC_SVC_PORT" envDefault:"8081"`
+	AppPort     int           `env:"APP_SVC_PORT" envDefault:"8082"`
 	AgentPort   int           `env:"AGENT_PORT" envDefault:"50051"`
 	AgentAdmin  int           `env:"AGENT_ADMIN_PORT" envDefault:"8085"`
 	StartWait   time.Duration `env:"DEVSTACK_START_TIMEOUT" envDefault:"60s"`
@@ -53,7 +54,7 @@ func (c Config) Validate() error {
 		return errors.New("ENVIRONMENT=production: devstack runs the development stack only; deploy with docker-compose, k8s/ or helm/")
 	}
 	for name, p := range map[string]int{"EDGE_PORT": c.EdgePort, "EDGE_ADMIN_PORT": c.EdgeAdmin, "PUBLIC_SVC_PORT": c.PublicPort,
-		"AGENT_PORT": c.AgentPort, "AGENT_ADMIN_PORT": c.AgentAdmin} {
+		"APP_SVC_PORT": c.AppPort, "AGENT_PORT": c.AgentPort, "AGENT_ADMIN_PORT": c.AgentAdmin} {
 		if p <= 0 || p > 65535 {
 			return fmt.Errorf("%s=%d: want 1-65535", name, p)
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/wfagent/gateway/deploy/devstack/internal/deps"
@@ -76,8 +77,32 @@ func runStack(ctx context.Context, log *slog.Logger, cfg Config) error {
 		return err
 	}
 	fmt.Printf("\nready: edge on http://127.0.0.1:%d — try: curl http://127.0.0.1:%d/api/public/health\n", cfg.EdgePort, cfg.EdgePort)
-	fmt.Printf("dev token (user %s, 24h): %s\n\n", DevUserID, token)
+	fmt.Printf("dev token (user %s, 24h): %s\n", DevUserID, token)
+	if key, err := devAPIKey(ctx, services); err != nil {
+		log.Warn("no dev API key", "error", err)
+	} else {
+		fmt.Printf("dev API key (owner %s, tools:read,tools:execute,health:check): %s\n", DevUserID, key)
+	}
+	fmt.Println()
 	err = st.Wait(ctx)
 	st.Stop()
 	return err
+}
+
+// devAPIKey creates an MCP API key owned by the dev user with app-svc's
+// admin CLI, so the printed key works for the workflow tools too.
+func devAPIKey(ctx context.Context, services []stack.Service) (string, error) {
+	for _, svc := range services {
+		if svc.Name != "app-svc" {
+			continue
+		}
+		out, err := stack.Output(ctx, svc, "apikey", "create", "--scopes", "tools:read,tools:execute,health:check",
+			"--owner", DevUserID, "--name", "make-run")
+		if err != nil {
+			return "", err
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		return lines[len(lines)-1], nil
+	}
+	return "", fmt.Errorf("no app-svc in the stack")
 }

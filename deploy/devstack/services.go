@@ -18,11 +18,15 @@ func stackServices(cfg Config, bin string) []stack.Service {
 		{Name: "workflow-agent", Binary: filepath.Join(bin, "workflow-agent"),
 			Env:   map[string]string{"PORT": port(cfg.AgentPort), "ADMIN_PORT": port(cfg.AgentAdmin)},
 			Ready: local(cfg.AgentAdmin) + "/healthz"},
+		{Name: "app-svc", Binary: filepath.Join(bin, "app-svc"), Pre: []string{"migrate"}, Args: []string{"serve"},
+			Env:   with(agent, map[string]string{"PORT": port(cfg.AppPort), "APP_MIGRATE_ON_START": "false"}),
+			Ready: local(cfg.AppPort) + "/healthz"},
 		{Name: "public-svc", Binary: filepath.Join(bin, "public-svc"),
-			Env:   with(agent, map[string]string{"PORT": port(cfg.PublicPort), "EDGE_ADMIN_URL": local(cfg.EdgeAdmin)}),
+			Env:   with(agent, map[string]string{"PORT": port(cfg.PublicPort), "EDGE_ADMIN_URL": local(cfg.EdgeAdmin), "APP_SVC_URL": local(cfg.AppPort)}),
 			Ready: local(cfg.PublicPort) + "/healthz"},
 		{Name: "edge", Binary: filepath.Join(bin, "edge"),
-			Env:   map[string]string{"PORT": port(cfg.EdgePort), "ADMIN_PORT": port(cfg.EdgeAdmin), "PUBLIC_SVC_URL": local(cfg.PublicPort)},
+			Env: map[string]string{"PORT": port(cfg.EdgePort), "ADMIN_PORT": port(cfg.EdgeAdmin),
+				"PUBLIC_SVC_URL": local(cfg.PublicPort), "APP_SVC_URL": local(cfg.AppPort)},
 			Ready: local(cfg.EdgeAdmin) + "/healthz"},
 	}
 }

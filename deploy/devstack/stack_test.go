@@ -14,6 +14,7 @@ import (
 
 	"github.com/wfagent/gateway/pkg/auth"
 	"github.com/wfagent/gateway/pkg/config"
+	"github.com/wfagent/gateway/pkg/testkit"
 	"time"
 )
 
@@ -93,13 +94,44 @@ func TestStackEndToEnd(t *testing.T) {
 			t.Errorf("check %s false through the stack: %s", c, body)
 		}
 	}
+	// The app layer through the edge: no token → 401 with a challenge; the
+	// token `make token` prints → the user's profile; the DESIGN §6
+	// workflow saves.
 	resp, err := http.Get(edge + "/api/app/auth/profile")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("app layer with no app-svc = %d, want 502", resp.StatusCode)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("app layer without a token = %d %q, want 401 with a Bearer challenge", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	const user = "6f1c2b9e-3a55-4a8e-9d2a-5b0f1c7e2d11"
+	token, err := auth.MintDevToken(cfg.Auth, cfg.Environment, user, "e2e@example.com", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, edge+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, b := call("GET", "/api/app/auth/profile", ""); code != 200 || !strings.Contains(b, user) {
+		t.Errorf("profile with a dev token: %d %s", code, b)
+	}
+	if code, b := call("POST", "/api/app/workflows", helloPipeline); code != http.StatusCreated || !strings.Contains(b, `"Hello pipeline"`) {
+		t.Errorf("saving the DESIGN §6 workflow: %d %s", code, b)
+	}
+	if code, b := call("GET", "/api/app/workflows", ""); code != 200 || !strings.Contains(b, `"Hello pipeline"`) {
+		t.Errorf("listing workflows: %d %s", code, b)
 	}
 
 	cancel()
@@ -167,7 +199,19 @@ func testConfig(t *testing.T) Config {
 		t.Fatal(err)
 	}
 	cfg.EdgePort, cfg.EdgeAdmin, cfg.PublicPort = freePort(t), freePort(t), freePort(t)
-	cfg.AgentPort, cfg.AgentAdmin = freePort(t), freePort(t)
+	cfg.AgentPort, cfg.AgentAdmin, cfg.AppPort = freePort(t), freePort(t), freePort(t)
 	cfg.StartWait, cfg.StopWait = 60*time.Second, 20*time.Second
+	cfg.DatabaseURL = testkit.NewDatabase(t)
 	return cfg
 }
+
+// helloPipeline is DESIGN §6's example, verbatim.
+const helloPipeline = `{"name": "Hello pipeline", "description": "manual start, short wait, then set a value",
+ "nodes": [
+   {"id": "n1", "name": "Start", "type": "TRIGGER_NODE", "subtype": "MANUAL", "parameters": {}},
+   {"id": "n2", "name": "Pause", "type": "FLOW_NODE", "subtype": "WAIT", "parameters": {"seconds": 0.2}},
+   {"id": "n3", "name": "Greet", "type": "ACTION_NODE", "subtype": "DATA_TRANSFORMATION",
+    "parameters": {"values": {"greeting": "hello"}}}],
+ "connections": {
+   "Start": {"main": [[{"node": "Pause", "type": "main", "index": 0}]]},
+   "Pause": {"main": [[{"node": "Greet", "type": "main", "index": 0}]]}}}`

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,6 +28,9 @@ type Service struct {
 	Args   []string
 	Env    map[string]string // on top of the runner's environment
 	Ready  string            // URL answering 2xx once the service serves
+	// Pre are the arguments of a one-shot run of the same binary that must
+	// succeed before the service starts (e.g. database migrations).
+	Pre []string
 }
 
 // Stack is the running set.
@@ -57,6 +61,11 @@ func (s *Stack) Start(ctx context.Context, timeout time.Duration) error {
 		if _, err := os.Stat(svc.Binary); err != nil {
 			return fmt.Errorf("%s: binary %s missing (run `make build`): %w", svc.Name, svc.Binary, err)
 		}
+		if len(svc.Pre) > 0 {
+			if err := s.runPre(ctx, svc); err != nil {
+				return err
+			}
+		}
 		p, err := s.launch(svc)
 		if err != nil {
 			return err
@@ -69,17 +78,37 @@ func (s *Stack) Start(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-func (s *Stack) launch(svc Service) (*proc, error) {
-	cmd := exec.Command(svc.Binary, svc.Args...)
-	cmd.Env = os.Environ()
+// runPre runs the service's one-shot step, its output prefixed like the
+// service's own.
+func (s *Stack) runPre(ctx context.Context, svc Service) error {
+	cmd := exec.CommandContext(ctx, svc.Binary, svc.Pre...)
+	cmd.Env = environ(svc)
+	out, err := cmd.CombinedOutput()
+	prefix(svc.Name, strings.NewReader(string(out)))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", svc.Name, strings.Join(svc.Pre, " "), err)
+	}
+	return nil
+}
+
+// environ is the runner's environment plus the service's own, sorted so
+// the child sees a stable order (later entries win on duplicates).
+func environ(svc Service) []string {
+	env := os.Environ()
 	keys := make([]string, 0, len(svc.Env))
 	for k := range svc.Env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+svc.Env[k])
+		env = append(env, k+"="+svc.Env[k])
 	}
+	return env
+}
+
+func (s *Stack) launch(svc Service) (*proc, error) {
+	cmd := exec.Command(svc.Binary, svc.Args...)
+	cmd.Env = environ(svc)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -179,4 +208,18 @@ func (s *Stack) Stop() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
+}
+
+// Output runs a one-shot command of a service's binary with its
+// environment and returns standard output.
+func Output(ctx context.Context, svc Service, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, svc.Binary, args...)
+	cmd.Env = environ(svc)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w: %s", svc.Name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
 }
