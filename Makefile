@@ -17,6 +17,7 @@ BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 BOMBARDIER_VERSION         := v1.2.6
+HELM_VERSION               := v3.22.0
 
 export PATH := $(GOBIN):$(PATH)
 
@@ -85,6 +86,7 @@ tools: ## Install the pinned tools the build and tests need
 	go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 	go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 .PHONY: clean
 clean: ## Remove built binaries
