@@ -64,3 +64,5 @@ require (
 )
 
 replace github.com/wfagent/gateway/pkg => ../../pkg
+
+replace github.com/wfagent/gateway/proto => ../../proto

@@ -73,3 +73,5 @@ require (
 )
 
 replace github.com/wfagent/gateway/pkg => ../../pkg
+
+replace github.com/wfagent/gateway/proto => ../../proto
