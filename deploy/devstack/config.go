@@ -41,6 +41,8 @@ type Config struct {
 	EdgeAdmin   int           `env:"EDGE_ADMIN_PORT" envDefault:"8100"`
 	PublicPort  int           `env:"PUBLIC_SVC_PORT" envDefault:"8081"`
 	AppPort     int           `env:"APP_SVC_PORT" envDefault:"8082"`
+	MCPPort     int           `env:"MCP_SVC_PORT" envDefault:"8083"`
+	EnginePort  int           `env:"WORKFLOW_ENGINE_PORT" envDefault:"8084"`
 	AgentPort   int           `env:"AGENT_PORT" envDefault:"50051"`
 	AgentAdmin  int           `env:"AGENT_ADMIN_PORT" envDefault:"8085"`
 	StartWait   time.Duration `env:"DEVSTACK_START_TIMEOUT" envDefault:"60s"`
@@ -54,7 +56,7 @@ func (c Config) Validate() error {
 		return errors.New("ENVIRONMENT=production: devstack runs the development stack only; deploy with docker-compose, k8s/ or helm/")
 	}
 	for name, p := range map[string]int{"EDGE_PORT": c.EdgePort, "EDGE_ADMIN_PORT": c.EdgeAdmin, "PUBLIC_SVC_PORT": c.PublicPort,
-		"APP_SVC_PORT": c.AppPort, "AGENT_PORT": c.AgentPort, "AGENT_ADMIN_PORT": c.AgentAdmin} {
+		"APP_SVC_PORT": c.AppPort, "MCP_SVC_PORT": c.MCPPort, "WORKFLOW_ENGINE_PORT": c.EnginePort, "AGENT_PORT": c.AgentPort, "AGENT_ADMIN_PORT": c.AgentAdmin} {
 		if p <= 0 || p > 65535 {
 			return fmt.Errorf("%s=%d: want 1-65535", name, p)
 		}

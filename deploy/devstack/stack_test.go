@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/wfagent/gateway/deploy/devstack/internal/stack"
 	"github.com/wfagent/gateway/pkg/auth"
 	"github.com/wfagent/gateway/pkg/config"
 	"github.com/wfagent/gateway/pkg/testkit"
@@ -71,7 +73,7 @@ func TestStackEndToEnd(t *testing.T) {
 			if err := json.Unmarshal(body, &health); err != nil {
 				t.Fatalf("health body %q: %v", body, err)
 			}
-			if health.Checks["database"] && health.Checks["redis"] && health.Checks["nats"] && health.Checks["grpc"] {
+			if health.Status == "healthy" {
 				break
 			}
 		}
@@ -81,7 +83,7 @@ func TestStackEndToEnd(t *testing.T) {
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("health never showed database, redis, nats and grpc up: %v %s", err, body)
+			t.Fatalf("health never turned healthy: %v %s", err, body)
 		}
 	}
 	if resp.StatusCode != 200 || resp.Header.Get("X-Request-ID") != "e2e-1" {
@@ -89,7 +91,7 @@ func TestStackEndToEnd(t *testing.T) {
 	}
 	// PostgreSQL and Redis are the local servers; NATS is the embedded one;
 	// grpc is the stack's workflow-agent.
-	for _, c := range []string{"database", "redis", "nats", "public_api", "grpc"} {
+	for _, c := range []string{"database", "redis", "nats", "public_api", "grpc", "app_api", "mcp_api"} {
 		if !health.Checks[c] {
 			t.Errorf("check %s false through the stack: %s", c, body)
 		}
@@ -132,6 +134,38 @@ func TestStackEndToEnd(t *testing.T) {
 	}
 	if code, b := call("GET", "/api/app/workflows", ""); code != 200 || !strings.Contains(b, `"Hello pipeline"`) {
 		t.Errorf("listing workflows: %d %s", code, b)
+	}
+
+	// The MCP layer through the edge, with a database key owned by the
+	// user (app-svc's admin CLI, as `make apikey` uses): REST lists the
+	// workflow tools, and the official TypeScript SDK client speaks MCP.
+	var appSvc stack.Service
+	for _, svc := range stackServices(cfg, bin) {
+		if svc.Name == "app-svc" {
+			appSvc = svc
+		}
+	}
+	appSvc.Env = with(cfg.secretEnv(), map[string]string{"DATABASE_URL": cfg.DatabaseURL})
+	out, err := stack.Output(context.Background(), appSvc, "apikey", "create", "--scopes", "tools:read,tools:execute,health:check", "--owner", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	apiKey := lines[len(lines)-1]
+	req, _ := http.NewRequest("GET", edge+"/api/mcp/tools", nil)
+	req.Header.Set("X-API-Key", apiKey)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	tools, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(tools), "get_node_types") || !strings.Contains(string(tools), "list_workflows") {
+		t.Errorf("MCP tools with an owned database key: %d %s", resp.StatusCode, tools)
+	}
+	node := exec.Command("node", "../../services/mcp-svc/e2e/client.mjs")
+	node.Env = append(os.Environ(), "MCP_URL="+edge+"/api/mcp/mcp", "MCP_API_KEY="+apiKey)
+	if out, err := node.CombinedOutput(); err != nil {
+		t.Errorf("TypeScript MCP client through the edge: %v\n%s\n(run `npm ci --prefix services/mcp-svc/e2e` first)", err, out)
 	}
 
 	cancel()
@@ -199,7 +233,8 @@ func testConfig(t *testing.T) Config {
 		t.Fatal(err)
 	}
 	cfg.EdgePort, cfg.EdgeAdmin, cfg.PublicPort = freePort(t), freePort(t), freePort(t)
-	cfg.AgentPort, cfg.AgentAdmin, cfg.AppPort = freePort(t), freePort(t), freePort(t)
+	cfg.AgentPort, cfg.AgentAdmin, cfg.AppPort, cfg.EnginePort = freePort(t), freePort(t), freePort(t), freePort(t)
+	cfg.MCPPort = freePort(t)
 	cfg.StartWait, cfg.StopWait = 60*time.Second, 20*time.Second
 	cfg.DatabaseURL = testkit.NewDatabase(t)
 	return cfg
