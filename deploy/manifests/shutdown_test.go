@@ -206,7 +206,8 @@ func get(url string, out chan<- timed) {
 // sseResult is how a client's event stream ended.
 type sseResult struct {
 	events int
-	err    error // nil: a clean end of the response
+	retry  string // the last `retry:` field, the reconnection hint
+	err    error  // nil: a clean end of the response
 	at     time.Time
 }
 
@@ -215,7 +216,7 @@ type sseResult struct {
 func readEvents(res *http.Response, first chan<- struct{}, out chan<- sseResult) {
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
-	n := 0
+	n, retry := 0, ""
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "data: ") {
 			n++
@@ -223,8 +224,11 @@ func readEvents(res *http.Response, first chan<- struct{}, out chan<- sseResult)
 				close(first)
 			}
 		}
+		if v, ok := strings.CutPrefix(sc.Text(), "retry: "); ok {
+			retry = v
+		}
 	}
-	out <- sseResult{events: n, err: sc.Err(), at: time.Now()}
+	out <- sseResult{events: n, retry: retry, err: sc.Err(), at: time.Now()}
 }
 
 // watchReadiness polls readyURL until it stops answering 200, and reports
@@ -393,6 +397,9 @@ func TestGracefulShutdown(t *testing.T) {
 					}
 					if d := r.at.Sub(sigAt); d < drainDelay-100*time.Millisecond {
 						t.Errorf("stream ended %s after SIGTERM, before the drain delay (%s)", d, drainDelay)
+					}
+					if r.retry == "" {
+						t.Errorf("the drained stream ended without a retry: hint")
 					}
 					if r.events < 2 {
 						t.Errorf("stream carried %d events", r.events)

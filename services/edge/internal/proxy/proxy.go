@@ -8,6 +8,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -112,23 +113,28 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.streams != nil {
 		defer p.streams.remove(st)
 	}
-	defer p.endQuietly(ctx)
+	defer p.endQuietly(ctx, w, st)
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // endQuietly absorbs the http.ErrAbortHandler panic ReverseProxy raises
 // when copying a started response fails because the client left or
 // shutdown ended the stream: the response is over either way and a panic
-// would skip the access log and metrics. When the upstream broke instead,
-// the panic goes on so the client sees a cut connection, not a complete
-// but truncated body.
-func (p *Proxy) endQuietly(ctx context.Context) {
+// would skip the access log and metrics. A stream shutdown ended gets a
+// final `retry:` hint, so EventSource reconnects promptly to a replica
+// that is not draining. When the upstream broke instead, the panic goes on
+// so the client sees a cut connection, not a complete but truncated body.
+func (p *Proxy) endQuietly(ctx context.Context, w http.ResponseWriter, st *stream) {
 	r := recover()
 	if r == nil {
 		return
 	}
 	if r == http.ErrAbortHandler && ctx.Err() != nil { //nolint:errorlint // sentinel compared by identity, as net/http does
-		p.log.DebugContext(ctx, "stream ended by client or shutdown")
+		if st.drained.Load() {
+			_, _ = io.WriteString(w, RetryHint)
+			_ = http.NewResponseController(w).Flush()
+		}
+		p.log.DebugContext(ctx, "stream ended by client or shutdown", "drained", st.drained.Load())
 		return
 	}
 	panic(r)

@@ -3,7 +3,13 @@ package proxy
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
+
+// RetryHint is the reconnection delay sent to an event stream the edge
+// ends because it is draining: long enough for the load balancer to have
+// taken this replica out, short enough that the user notices nothing.
+const RetryHint = "retry: 1000\n\n"
 
 // Streams tracks the event streams being proxied so shutdown can end them.
 // Without it http.Server.Shutdown would wait out the whole grace period for
@@ -16,7 +22,12 @@ type Streams struct {
 	closed bool
 }
 
-type stream struct{ cancel context.CancelFunc }
+type stream struct {
+	cancel context.CancelFunc
+	// drained is set when shutdown, not the client or the upstream, ended
+	// the stream: only then does the client get the retry hint.
+	drained atomic.Bool
+}
 
 type streamKey struct{}
 
@@ -30,6 +41,7 @@ func (s *Streams) CloseAll() {
 	defer s.mu.Unlock()
 	s.closed = true
 	for st := range s.live {
+		st.drained.Store(true)
 		st.cancel()
 	}
 	clear(s.live)
@@ -46,6 +58,7 @@ func (s *Streams) add(st *stream) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		st.drained.Store(true)
 		st.cancel()
 		return
 	}

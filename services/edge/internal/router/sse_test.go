@@ -2,9 +2,13 @@ package router
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/wfagent/gateway/services/edge/internal/proxy"
 )
 
 const (
@@ -90,11 +94,15 @@ func TestStreamsEndOnShutdown(t *testing.T) {
 	}
 	ended := make(chan error, 1)
 	go func() {
-		data, _ := sseLines(t, res.Body)
-		if len(data) != 0 {
-			ended <- fmt.Errorf("unexpected data %q", data)
+		rest, _ := io.ReadAll(res.Body)
+		switch {
+		case strings.Contains(string(rest), "data:"):
+			ended <- fmt.Errorf("unexpected data %q", rest)
+		case !strings.HasSuffix(string(rest), proxy.RetryHint):
+			ended <- fmt.Errorf("stream ended without the retry hint: %q", rest)
+		default:
+			ended <- nil
 		}
-		ended <- nil
 	}()
 	e.streams.CloseAll()
 	select {
