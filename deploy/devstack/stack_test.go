@@ -13,22 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"time"
+
 	"github.com/wfagent/gateway/deploy/devstack/internal/stack"
 	"github.com/wfagent/gateway/pkg/auth"
 	"github.com/wfagent/gateway/pkg/config"
 	"github.com/wfagent/gateway/pkg/testkit"
-	"time"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestStackEndToEnd builds the real binaries and runs the stack the way
 // `make run` does, with NATS pointed at a closed port so the embedded
@@ -44,7 +35,7 @@ func TestStackEndToEnd(t *testing.T) {
 			t.Fatalf("building %s: %v\n%s", svc.Name, err, out)
 		}
 	}
-	cfg.NATSURL = fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))
+	cfg.NATSURL = fmt.Sprintf("nats://127.0.0.1:%d", testkit.FreePort(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -187,7 +178,7 @@ func TestStackEndToEnd(t *testing.T) {
 
 func TestPrepareRefusesMissingPostgres(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.DatabaseURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", freePort(t))
+	cfg.DatabaseURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", testkit.FreePort(t))
 	cfg.StartWait, cfg.StopWait = time.Second, time.Second
 	err := runStack(context.Background(), slog.New(slog.DiscardHandler), cfg)
 	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not reachable") || !strings.Contains(err.Error(), "pg_ctlcluster") {
@@ -232,9 +223,9 @@ func testConfig(t *testing.T) Config {
 	if err := config.Load(&cfg, config.WithEnviron(nil), config.WithDotEnv(""), config.WithDefaults(devSecrets)); err != nil {
 		t.Fatal(err)
 	}
-	cfg.EdgePort, cfg.EdgeAdmin, cfg.PublicPort = freePort(t), freePort(t), freePort(t)
-	cfg.AgentPort, cfg.AgentAdmin, cfg.AppPort, cfg.EnginePort = freePort(t), freePort(t), freePort(t), freePort(t)
-	cfg.MCPPort = freePort(t)
+	cfg.EdgePort, cfg.EdgeAdmin, cfg.PublicPort = testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
+	cfg.AgentPort, cfg.AgentAdmin, cfg.AppPort, cfg.EnginePort = testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
+	cfg.MCPPort = testkit.FreePort(t)
 	cfg.StartWait, cfg.StopWait = 60*time.Second, 20*time.Second
 	cfg.DatabaseURL = testkit.NewDatabase(t)
 	return cfg

@@ -2,7 +2,10 @@ package testkit
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -30,4 +33,25 @@ func TestNewDatabaseIsFreshAndIsolated(t *testing.T) {
 	if err := cb.QueryRow(ctx, "select count(*) from pg_tables where tablename = 't'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("database b sees a's table: n=%d err=%v", n, err)
 	}
+}
+
+func TestProcessHelpers(t *testing.T) {
+	p := FreePort(t)
+	if p <= 0 {
+		t.Fatalf("port %d", p)
+	}
+	var b SyncBuffer
+	done := make(chan struct{})
+	for range 4 {
+		go func() { _, _ = b.Write([]byte("x")); done <- struct{}{} }()
+	}
+	for range 4 {
+		<-done
+	}
+	if b.String() != "xxxx" {
+		t.Fatalf("buffer = %q", b.String())
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	WaitHTTP(t, srv.URL, time.Second, &b)
 }

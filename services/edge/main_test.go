@@ -1,45 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wfagent/gateway/pkg/testkit"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // run starts both listeners from the environment, proxies, and stops
 // cleanly when its context ends.
@@ -48,7 +20,7 @@ func TestRun(t *testing.T) {
 		_, _ = io.WriteString(w, "public-svc")
 	}))
 	defer up.Close()
-	port, adminPort := freePort(t), freePort(t)
+	port, adminPort := testkit.FreePort(t), testkit.FreePort(t)
 	t.Setenv("ENVIRONMENT", "development")
 	t.Setenv("HOST", "127.0.0.1")
 	t.Setenv("PORT", strconv.Itoa(port))
@@ -59,7 +31,7 @@ func TestRun(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, &logs) }()
 

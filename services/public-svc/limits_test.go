@@ -16,7 +16,7 @@ import (
 // the fourth health call in a minute is refused with the DESIGN §3 headers
 // and body, and a spoofed X-Forwarded-For does not buy a fresh budget.
 func TestPerIPLimits(t *testing.T) {
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	environ := []string{
 		"PORT=" + strconv.Itoa(port),
 		"LOG_LEVEL=WARNING",
@@ -28,7 +28,7 @@ func TestPerIPLimits(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var log syncBuffer
+	var log testkit.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, environ, &log) }()
 	base := "http://127.0.0.1:" + strconv.Itoa(port)

@@ -4,50 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wfagent/gateway/pkg/testkit"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer collects the log while run writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // public-svc must start, serve and stop while every dependency is down:
 // it is the service that reports the outage.
 func TestRunStartsWithEveryDependencyDown(t *testing.T) {
-	closed := func() string { return "127.0.0.1:" + strconv.Itoa(freePort(t)) }
-	port := freePort(t)
+	closed := func() string { return "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t)) }
+	port := testkit.FreePort(t)
 	environ := []string{
 		"PORT=" + strconv.Itoa(port),
 		"LOG_FORMAT=json",
 		"DATABASE_URL=postgres://postgres:hunter2@" + closed() + "/postgres?sslmode=disable",
 		"REDIS_URL=redis://" + closed() + "/0",
 		"NATS_URL=nats://" + closed(),
-		"WORKFLOW_SERVICE_PORT=" + strconv.Itoa(freePort(t)),
+		"WORKFLOW_SERVICE_PORT=" + strconv.Itoa(testkit.FreePort(t)),
 		"APP_SVC_URL=http://" + closed(),
 		"MCP_SVC_URL=http://" + closed(),
 		"EDGE_ADMIN_URL=http://" + closed(),
@@ -55,7 +32,7 @@ func TestRunStartsWithEveryDependencyDown(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var log syncBuffer
+	var log testkit.SyncBuffer
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- run(ctx, environ, &log) }()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,22 +14,14 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	pb "github.com/wfagent/gateway/proto/workflowagent/v1"
-)
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+	"github.com/wfagent/gateway/pkg/testkit"
+)
 
 // TestRun starts the whole service as make run does: gRPC health and a
 // turn on PORT, probes and metrics on ADMIN_PORT, and a clean stop.
 func TestRun(t *testing.T) {
-	grpcPort, adminPort := freePort(t), freePort(t)
+	grpcPort, adminPort := testkit.FreePort(t), testkit.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

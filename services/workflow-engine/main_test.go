@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,34 +17,6 @@ import (
 	"github.com/wfagent/gateway/pkg/testkit"
 	eventsv1 "github.com/wfagent/gateway/proto/events/v1"
 )
-
-// syncBuffer collects the service's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestRunServesProbesAndExecutes starts the whole service as main does,
 // runs the Hello pipeline through it and shuts it down.
@@ -68,7 +37,7 @@ func TestRunServesProbesAndExecutes(t *testing.T) {
 		_ = js.DeleteKeyValue(ctx, cfg.CancelBucket)
 		_ = js.DeleteKeyValue(ctx, claims)
 	})
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	environ := []string{
 		"PORT=" + strconv.Itoa(port), "NATS_URL=" + testkit.NATSURL, "LOG_FORMAT=json", "SHUTDOWN_TIMEOUT=5s",
 		"EXEC_STREAM=" + cfg.Stream, "EXEC_SUBJECT_PREFIX=" + cfg.SubjectPrefix, "EXEC_CANCEL_BUCKET=" + cfg.CancelBucket,
@@ -76,7 +45,7 @@ func TestRunServesProbesAndExecutes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, environ, &logs) }()
 
