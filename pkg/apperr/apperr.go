@@ -31,24 +31,26 @@ const (
 	BadGateway        // upstream or agent error (no gRPC twin)
 	Unimplemented
 	Canceled
+	UnsupportedMediaType // body not in a content type the route accepts (no gRPC twin)
 )
 
 var statusOf = map[Kind]int{
-	Internal:           http.StatusInternalServerError,
-	InvalidArgument:    http.StatusBadRequest,
-	Unauthenticated:    http.StatusUnauthorized,
-	PermissionDenied:   http.StatusForbidden,
-	NotFound:           http.StatusNotFound,
-	AlreadyExists:      http.StatusConflict,
-	Aborted:            http.StatusConflict,
-	FailedPrecondition: http.StatusConflict,
-	ResourceExhausted:  http.StatusTooManyRequests,
-	TooLarge:           http.StatusRequestEntityTooLarge,
-	Unavailable:        http.StatusServiceUnavailable,
-	DeadlineExceeded:   http.StatusGatewayTimeout,
-	BadGateway:         http.StatusBadGateway,
-	Unimplemented:      http.StatusNotImplemented,
-	Canceled:           499,
+	Internal:             http.StatusInternalServerError,
+	InvalidArgument:      http.StatusBadRequest,
+	Unauthenticated:      http.StatusUnauthorized,
+	PermissionDenied:     http.StatusForbidden,
+	NotFound:             http.StatusNotFound,
+	AlreadyExists:        http.StatusConflict,
+	Aborted:              http.StatusConflict,
+	FailedPrecondition:   http.StatusConflict,
+	ResourceExhausted:    http.StatusTooManyRequests,
+	TooLarge:             http.StatusRequestEntityTooLarge,
+	Unavailable:          http.StatusServiceUnavailable,
+	DeadlineExceeded:     http.StatusGatewayTimeout,
+	BadGateway:           http.StatusBadGateway,
+	Unimplemented:        http.StatusNotImplemented,
+	Canceled:             499,
+	UnsupportedMediaType: http.StatusUnsupportedMediaType,
 }
 
 // HTTPStatus is the status code for a kind.

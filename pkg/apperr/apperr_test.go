@@ -23,6 +23,7 @@ func TestKindStatus(t *testing.T) {
 		{BadGateway, http.StatusBadGateway},
 		{Unavailable, http.StatusServiceUnavailable},
 		{DeadlineExceeded, http.StatusGatewayTimeout},
+		{UnsupportedMediaType, http.StatusUnsupportedMediaType},
 		{Kind(999), http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
