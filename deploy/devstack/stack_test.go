@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,8 +121,62 @@ func TestStackEndToEnd(t *testing.T) {
 	if code, b := call("GET", "/api/app/auth/profile", ""); code != 200 || !strings.Contains(b, user) {
 		t.Errorf("profile with a dev token: %d %s", code, b)
 	}
-	if code, b := call("POST", "/api/app/workflows", helloPipeline); code != http.StatusCreated || !strings.Contains(b, `"Hello pipeline"`) {
-		t.Errorf("saving the DESIGN §6 workflow: %d %s", code, b)
+	code, b := call("POST", "/api/app/workflows", helloPipeline)
+	if code != http.StatusCreated || !strings.Contains(b, `"Hello pipeline"`) {
+		t.Fatalf("saving the DESIGN §6 workflow: %d %s", code, b)
+	}
+	var wf struct{ ID string }
+	_ = json.Unmarshal([]byte(b), &wf)
+
+	// Execute it; its events arrive in order over SSE through the edge and
+	// Greet's output carries the greeting.
+	code, b = call("POST", "/api/app/workflows/"+wf.ID+"/execute", `{"inputs":{}}`)
+	var ex struct {
+		ExecutionID string `json:"execution_id"`
+		Status      string
+	}
+	if err := json.Unmarshal([]byte(b), &ex); code != http.StatusAccepted || err != nil || ex.Status != "new" {
+		t.Fatalf("execute: %d %s", code, b)
+	}
+	events := sseEvents(t, edge+"/api/app/executions/"+ex.ExecutionID+"/events", token, "")
+	var types []string
+	for _, e := range events {
+		types = append(types, e["type"].(string))
+	}
+	if len(types) < 2 || types[0] != "execution_started" || types[len(types)-1] != "execution_succeeded" {
+		t.Errorf("execution events through the edge: %v", types)
+	}
+	// The record is written by the event consumer, a moment after the
+	// stream carried the events: poll it, bounded.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, b := call("GET", "/api/app/executions/"+ex.ExecutionID, "")
+		var rec struct{ Status string }
+		_ = json.Unmarshal([]byte(b), &rec)
+		if code == 200 && rec.Status == "success" {
+			if !strings.Contains(b, `"greeting":"hello"`) {
+				t.Errorf("execution record lacks Greet's output: %s", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("execution record not success within 10s: %d %s", code, b)
+			break
+		}
+	}
+
+	// A chat turn through the edge: the agent's responses arrive as SSE
+	// events, the last one final, and the history keeps the user's words.
+	code, b = call("POST", "/api/app/sessions", `{"action":"create"}`)
+	var sess struct{ ID string }
+	if err := json.Unmarshal([]byte(b), &sess); code != http.StatusCreated || err != nil {
+		t.Fatalf("create session: %d %s", code, b)
+	}
+	turn := sseEvents(t, edge+"/api/app/chat/stream", token, fmt.Sprintf(`{"session_id":%q,"message":"when a webhook arrives, wait 2 seconds and then send an HTTP request to https://example.com/hook"}`, sess.ID))
+	if len(turn) < 2 || turn[len(turn)-1]["is_final"] != true {
+		t.Errorf("chat turn through the edge: %v", turn)
+	}
+	if code, b := call("GET", "/api/app/chat/"+sess.ID+"/messages", ""); code != 200 || !strings.Contains(b, "webhook arrives") {
+		t.Errorf("chat history: %d %s", code, b)
 	}
 	if code, b := call("GET", "/api/app/workflows", ""); code != 200 || !strings.Contains(b, `"Hello pipeline"`) {
 		t.Errorf("listing workflows: %d %s", code, b)
@@ -154,7 +209,7 @@ func TestStackEndToEnd(t *testing.T) {
 		t.Errorf("MCP tools with an owned database key: %d %s", resp.StatusCode, tools)
 	}
 	node := exec.Command("node", "../../services/mcp-svc/e2e/client.mjs")
-	node.Env = append(os.Environ(), "MCP_URL="+edge+"/api/mcp/mcp", "MCP_API_KEY="+apiKey)
+	node.Env = append(os.Environ(), "MCP_URL="+edge+"/api/mcp/mcp", "MCP_API_KEY="+apiKey, "MCP_OWNED_FLOW=1")
 	if out, err := node.CombinedOutput(); err != nil {
 		t.Errorf("TypeScript MCP client through the edge: %v\n%s\n(run `npm ci --prefix services/mcp-svc/e2e` first)", err, out)
 	}
@@ -241,3 +296,41 @@ const helloPipeline = `{"name": "Hello pipeline", "description": "manual start, 
  "connections": {
    "Start": {"main": [[{"node": "Pause", "type": "main", "index": 0}]]},
    "Pause": {"main": [[{"node": "Greet", "type": "main", "index": 0}]]}}}`
+
+// sseEvents reads an event stream (GET, or POST with body) until it ends,
+// returning each data payload decoded; bounded by the client timeout.
+func sseEvents(t *testing.T, url, token, body string) []map[string]any {
+	t.Helper()
+	method := "GET"
+	if body != "" {
+		method = "POST"
+	}
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/event-stream")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	}
+	var out []map[string]any
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(d), &m); err != nil {
+				t.Fatalf("event %q: %v", d, err)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -49,7 +49,10 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 func baseEnv(dsn string) []string {
 	return []string{"DATABASE_URL=" + dsn, "SUPABASE_JWT_SECRET=" + jwtSecret, "ENCRYPTION_KEY=" + encKey,
-		"RATE_LIMIT_STORAGE=memory", "LOG_FORMAT=json"}
+		"RATE_LIMIT_STORAGE=memory", "LOG_FORMAT=json",
+		// No NATS: these tests leave the shared server's default stream alone
+		// (executions_test.go runs serve against NATS on names of its own).
+		"NATS_URL=nats://127.0.0.1:1"}
 }
 
 func runCmd(t *testing.T, environ []string, args ...string) (string, error) {

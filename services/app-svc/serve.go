@@ -90,10 +90,21 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	chat, closeChat, err := openChat(cfg, st, probes, log)
+	if err != nil {
+		return err
+	}
+	defer closeChat()
+	execs, closeExecs, err := openExecutions(cfg, st, sealer, probes, log)
+	if err != nil {
+		return err
+	}
+	defer closeExecs()
 	httpapi.Register(engine, httpapi.Deps{
 		DB: st, Codec: workflows.NewCodec(sealer),
 		Auth: verifier.Middleware(), Limit: limit,
-		MaxBodyBytes: cfg.MaxRequestBodyBytes,
+		MaxBodyBytes: cfg.MaxRequestBodyBytes, Chat: chat,
+		Mount: []func(gin.IRouter){execs.Mount},
 	})
 
 	srv := httpx.NewServer(cfg.Addr(), engine)

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"time"
@@ -39,6 +40,42 @@ type Config struct {
 	// "false", or empty for the default (on in development, off elsewhere,
 	// where `app-svc migrate` runs as a deployment step).
 	MigrateOnStart string `env:"APP_MIGRATE_ON_START"`
+
+	Chat Chat
+	// Executions: NATS, the engine contract, the event consumer, the sweeper.
+	Executions Executions
+}
+
+// Chat locates the Workflow Agent and paces the chat stream.
+type Chat struct {
+	AgentHost string `env:"WORKFLOW_SERVICE_HOST" envDefault:"127.0.0.1"`
+	AgentPort int    `env:"WORKFLOW_SERVICE_PORT" envDefault:"50051"`
+	// TurnTimeout bounds one turn with the agent, streaming included.
+	TurnTimeout time.Duration `env:"AGENT_TURN_TIMEOUT" envDefault:"120s"`
+	// Heartbeat spaces the stream's `: ping` comments, which keep proxies
+	// from closing a stream the agent is slow to answer.
+	Heartbeat time.Duration `env:"CHAT_HEARTBEAT_INTERVAL" envDefault:"15s"`
+}
+
+// AgentAddr is WORKFLOW_SERVICE_HOST:WORKFLOW_SERVICE_PORT.
+func (c Chat) AgentAddr() string { return net.JoinHostPort(c.AgentHost, strconv.Itoa(c.AgentPort)) }
+
+// Validate names the variable of a setting that cannot work.
+func (c Chat) Validate() error {
+	var errs []error
+	if c.AgentHost == "" {
+		errs = append(errs, errors.New("WORKFLOW_SERVICE_HOST is empty: want the agent's host name or IP"))
+	}
+	if c.AgentPort <= 0 || c.AgentPort > 65535 {
+		errs = append(errs, fmt.Errorf("WORKFLOW_SERVICE_PORT=%d: want 1-65535", c.AgentPort))
+	}
+	if c.TurnTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("AGENT_TURN_TIMEOUT=%s: want a positive duration", c.TurnTimeout))
+	}
+	if c.Heartbeat <= 0 {
+		errs = append(errs, fmt.Errorf("CHAT_HEARTBEAT_INTERVAL=%s: want a positive duration", c.Heartbeat))
+	}
+	return errors.Join(errs...)
 }
 
 // defaults are app-svc's own; the ENVIRONMENT profile, .env and the
@@ -59,7 +96,7 @@ const knownDevKey = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
 
 // Validate refuses what would only fail later, naming the variable.
 func (c Config) Validate() error {
-	errs := []error{c.Base.Validate(), c.Auth.Validate(), c.RateLimit.Validate()}
+	errs := []error{c.Base.Validate(), c.Auth.Validate(), c.RateLimit.Validate(), c.Chat.Validate(), c.Executions.Validate()}
 	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"REDIS_URL", c.RedisURL}} {
 		if p, err := url.Parse(u.value); err != nil || p.Host == "" {
 			// The value itself may hold a password: never echo it.

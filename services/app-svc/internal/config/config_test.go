@@ -36,6 +36,15 @@ func TestLoad(t *testing.T) {
 		{"no statement timeout", []string{"DB_STATEMENT_TIMEOUT=0s"}, "DB_STATEMENT_TIMEOUT", nil},
 		{"auth settings are checked", []string{"SUPABASE_JWT_SECRET=short"}, "SUPABASE_JWT_SECRET", nil},
 		{"limit settings are checked", []string{"RATE_LIMIT_STORAGE=disk"}, "RATE_LIMIT_STORAGE", nil},
+		{"chat defaults", nil, "", func(c Config) bool {
+			return c.Chat.AgentAddr() == "127.0.0.1:50051" && c.Chat.TurnTimeout.String() == "2m0s" && c.Chat.Heartbeat.String() == "15s"
+		}},
+		{"the agent's address", []string{"WORKFLOW_SERVICE_HOST=workflow-agent", "WORKFLOW_SERVICE_PORT=50099"}, "", func(c Config) bool {
+			return c.Chat.AgentAddr() == "workflow-agent:50099"
+		}},
+		{"an agent port out of range", []string{"WORKFLOW_SERVICE_PORT=70000"}, "WORKFLOW_SERVICE_PORT", nil},
+		{"no turn timeout", []string{"AGENT_TURN_TIMEOUT=0s"}, "AGENT_TURN_TIMEOUT", nil},
+		{"no heartbeat", []string{"CHAT_HEARTBEAT_INTERVAL=0s"}, "CHAT_HEARTBEAT_INTERVAL", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,8 @@ type Deps struct {
 	Limit gin.HandlerFunc
 	// MaxBodyBytes bounds JSON request bodies (MAX_REQUEST_BODY_BYTES).
 	MaxBodyBytes int64
+	// Chat serves POST /chat/stream (chat_sse.go); nil answers 503 chat_disabled.
+	Chat *Chat
 	// Mount adds the routes of later features (chat stream, executions)
 	// behind the same token check and limits.
 	Mount []func(api gin.IRouter)
@@ -65,6 +67,7 @@ func Register(r gin.IRouter, d Deps) {
 	g.DELETE("/sessions/:id", httpx.Handle(h.deleteSession))
 
 	g.GET("/chat/:session_id/messages", httpx.Handle(h.listMessages))
+	g.POST("/chat/stream", json, httpx.Handle(h.chatStream))
 
 	g.GET("/workflows", httpx.Handle(h.listWorkflows))
 	g.POST("/workflows", json, httpx.Handle(h.createWorkflow))
