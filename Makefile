@@ -44,7 +44,7 @@ build: ## Build every service binary and the dev runner into ./bin
 	@go build -o $(BIN)/devstack ./deploy/devstack
 
 .PHONY: test
-test: proto-check lint modules-alone ## Vet, lint, check generated code, and run every test against the local servers
+test: deps proto-check lint modules-alone ## Vet, lint, check generated code, and run every test against the local servers
 	go test -count=1 -timeout 15m $(PACKAGES)
 
 .PHONY: test-race
@@ -79,6 +79,11 @@ bench: build ## Run the Go benchmarks and the edge load test; write docs/benchma
 .PHONY: tidy
 tidy: ## go mod tidy in every module
 	@for m in $(MODULES); do (cd $$m && go mod tidy) || exit 1; done
+
+.PHONY: deps
+deps: ## Install what the tests need when it is missing (pinned tools, the MCP e2e client's npm packages)
+	@for t in staticcheck buf protoc-gen-go protoc-gen-go-grpc helm; do command -v $$t >/dev/null || { $(MAKE) tools; break; }; done
+	@test -d services/mcp-svc/e2e/node_modules || npm ci --prefix services/mcp-svc/e2e --no-audit --no-fund
 
 .PHONY: tools
 tools: ## Install the pinned tools the build and tests need
