@@ -3,14 +3,12 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/wfagent/gateway/pkg/apperr"
 	"github.com/wfagent/gateway/pkg/auth"
-	"github.com/wfagent/gateway/pkg/logx"
 	"github.com/wfagent/gateway/pkg/nodes"
 	"github.com/wfagent/gateway/services/app-svc/internal/store"
 )
@@ -60,9 +58,9 @@ func pathID(c *gin.Context, param, what string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// abortUnsupportedMediaType answers 415 in the shared error shape. apperr
-// has no kind for 415, so this one refusal is rendered here.
+// abortUnsupportedMediaType refuses a body that is not UTF-8 JSON (415),
+// rendered by the one error middleware like every other refusal.
 func abortUnsupportedMediaType(c *gin.Context, message string) {
-	e := apperr.New(apperr.InvalidArgument, "unsupported_media_type", message)
-	c.AbortWithStatusJSON(http.StatusUnsupportedMediaType, apperr.BodyOf(e, logx.RequestID(c.Request.Context()), c.Request.URL.Path))
+	_ = c.Error(apperr.New(apperr.UnsupportedMediaType, "unsupported_media_type", message))
+	c.Abort()
 }
