@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wfagent/gateway/pkg/testkit"
 )
 
 // The compose healthchecks run deploy/docker/healthcheck inside the
@@ -38,7 +40,7 @@ func TestHealthcheckProbe(t *testing.T) {
 		{"no content is fine", []string{srv.URL + "/204"}, true, ""},
 		{"draining", []string{srv.URL + "/503"}, false, "503"},
 		{"redirect is not ready", []string{srv.URL + "/302"}, false, "302"},
-		{"nothing listening", []string{"http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/readyz"}, false, "refused"},
+		{"nothing listening", []string{"http://127.0.0.1:" + strconv.Itoa(testkit.FreePort(t)) + "/readyz"}, false, "refused"},
 		{"no URL", nil, false, "usage"},
 	}
 	for _, tt := range tests {
