@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,6 +29,7 @@ import (
 	"github.com/wfagent/gateway/pkg/auth"
 	"github.com/wfagent/gateway/pkg/httpx"
 	"github.com/wfagent/gateway/pkg/ratelimit"
+	"github.com/wfagent/gateway/pkg/testkit"
 	"github.com/wfagent/gateway/services/app-svc/internal/agent"
 	"github.com/wfagent/gateway/services/app-svc/internal/store"
 )
@@ -93,40 +93,13 @@ type agentProc struct {
 	addr, admin string
 	cmd         *exec.Cmd
 	done        chan struct{}
-	out         *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	out         *testkit.SyncBuffer
 }
 
 // startAgent runs the agent on free ports; delay is AGENT_RESPONSE_DELAY.
 func startAgent(t testing.TB, delay time.Duration) *agentProc {
 	t.Helper()
-	grpcPort, adminPort := freePort(t), freePort(t)
+	grpcPort, adminPort := testkit.FreePort(t), testkit.FreePort(t)
 	cmd := exec.Command(agentBinary(t))
 	cmd.Dir = t.TempDir() // no stray .env
 	cmd.Env = []string{
@@ -135,7 +108,7 @@ func startAgent(t testing.TB, delay time.Duration) *agentProc {
 	}
 	a := &agentProc{
 		addr: fmt.Sprintf("127.0.0.1:%d", grpcPort), admin: fmt.Sprintf("http://127.0.0.1:%d", adminPort),
-		cmd: cmd, done: make(chan struct{}), out: &lockedBuffer{},
+		cmd: cmd, done: make(chan struct{}), out: &testkit.SyncBuffer{},
 	}
 	cmd.Stdout, cmd.Stderr = a.out, a.out
 	if err := cmd.Start(); err != nil {
@@ -632,7 +605,7 @@ func TestChatStreamRefusals(t *testing.T) {
 	e := newChatEnv(t)
 	base := e.replica(startAgent(t, 0).addr)
 	// Nothing listens on down's port: the agent is down.
-	down := e.replica(fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	down := e.replica(fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t)))
 	owner, other := e.token(uuid.New()), e.token(uuid.New())
 	session := e.session(owner, map[string]any{"action": "create"})
 	valid := map[string]string{"session_id": session.String(), "message": "hello"}

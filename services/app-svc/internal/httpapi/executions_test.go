@@ -2,13 +2,11 @@ package httpapi
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -532,14 +530,14 @@ func unlimited(t testing.TB) ratelimit.Table {
 // until the test ends.
 func (h *execHarness) startEngine(t testing.TB, bin string) {
 	t.Helper()
-	port := freeTCPPort(t)
+	port := testkit.FreePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"PORT="+strconv.Itoa(port), "NATS_URL="+h.natsURL, "LOG_FORMAT=json", "LOG_LEVEL=warn", "SHUTDOWN_TIMEOUT=3s", "DRAIN_DELAY=0s",
 		"EXEC_STREAM="+h.cfg.Stream, "EXEC_SUBJECT_PREFIX="+h.cfg.SubjectPrefix, "EXEC_CANCEL_BUCKET="+h.cfg.CancelBucket,
 		"EXEC_STREAM_STORAGE="+h.cfg.Storage, "EXEC_STREAM_MAX_AGE=1h",
 		"ENGINE_CONSUMER=engine_"+h.durable, "ENGINE_CLAIM_BUCKET="+h.claims, "ENGINE_CONCURRENCY=32")
-	var logs syncLog
+	var logs testkit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -569,33 +567,6 @@ func (h *execHarness) startEngine(t testing.TB, bin string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("the engine never became ready:\n%s", logs.String())
-}
-
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncLog) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeTCPPort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // buildEngine builds services/workflow-engine into the test's temp dir.
@@ -860,7 +831,7 @@ type embeddedNATS struct {
 
 func startNATS(t *testing.T) *embeddedNATS {
 	t.Helper()
-	n := &embeddedNATS{t: t, port: freeTCPPort(t), dir: t.TempDir()}
+	n := &embeddedNATS{t: t, port: testkit.FreePort(t), dir: t.TempDir()}
 	n.url = "nats://127.0.0.1:" + strconv.Itoa(n.port)
 	n.start()
 	t.Cleanup(n.stop)
