@@ -77,8 +77,8 @@ bench: build ## Run the Go benchmarks and the edge load test; write docs/benchma
 	DEVSTACK_BIN_DIR=$(BIN) $(BIN)/devstack bench --gobench $(BIN)/gobench.txt --out docs/benchmarks.md
 
 .PHONY: tidy
-tidy: ## go mod tidy in every module
-	@for m in $(MODULES); do (cd $$m && go mod tidy) || exit 1; done
+tidy: ## go mod tidy in every module, each on its own (GOWORK=off), as it must build alone
+	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy) || exit 1; done
 
 .PHONY: deps
 deps: ## Install what the tests need when it is missing (pinned tools, the MCP e2e client's npm packages)
