@@ -46,7 +46,7 @@ var services = []service{
 	{name: "mcp-svc", port: 8083, probePort: 8083, hpa: true,
 		secrets: []string{"DATABASE_URL", "REDIS_URL", "JWT_SECRET_KEY", "API_SECRET_KEY", "MCP_API_KEYS"}},
 	{name: "workflow-agent", port: 50051, probePort: 8085, secrets: []string{"LLM_API_KEY"}},
-	{name: "workflow-engine", port: 8084, probePort: 8084, secrets: []string{"NATS_URL"}},
+	{name: "workflow-engine", port: 8084, probePort: 8084, secrets: []string{"NATS_URL", "ENCRYPTION_KEY"}},
 }
 
 // secretName is the existing Secret every format references.

@@ -15,9 +15,7 @@ import (
 	"github.com/wfagent/gateway/services/app-svc/internal/config"
 	"github.com/wfagent/gateway/services/app-svc/internal/executions"
 	"github.com/wfagent/gateway/services/app-svc/internal/httpapi"
-	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
 	"github.com/wfagent/gateway/services/app-svc/internal/store"
-	"github.com/wfagent/gateway/services/app-svc/internal/workflows"
 )
 
 // openExecutions makes the executions routes and starts their background
@@ -27,7 +25,7 @@ import (
 // executions (the sweeper publishes them later) and cancel and the event
 // stream answer 503. closeExecutions stops the background work and the
 // connection once the server has drained.
-func openExecutions(cfg config.Config, st *store.Store, sealer *secrets.Sealer, probes *httpx.Probes, log *slog.Logger) (routes *httpapi.Executions, closeExecutions func(), err error) {
+func openExecutions(cfg config.Config, st *store.Store, probes *httpx.Probes, log *slog.Logger) (routes *httpapi.Executions, closeExecutions func(), err error) {
 	xc := cfg.Executions
 	// A publication while disconnected fails at once (no reconnect
 	// buffer): execute must not hang on NATS, the sweeper has it covered.
@@ -41,8 +39,7 @@ func openExecutions(cfg config.Config, st *store.Store, sealer *secrets.Sealer, 
 		nc.Close()
 		return nil, nil, err
 	}
-	codec := workflows.NewCodec(sealer)
-	svc := executions.New(executions.Options{DB: st, Codec: codec, Log: log, IdempotencyTTL: xc.IdempotencyTTL, PublishTimeout: xc.PublishTimeout})
+	svc := executions.New(executions.Options{DB: st, Log: log, IdempotencyTTL: xc.IdempotencyTTL, PublishTimeout: xc.PublishTimeout})
 
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -62,7 +59,7 @@ func openExecutions(cfg config.Config, st *store.Store, sealer *secrets.Sealer, 
 				}
 			}
 		})
-		executions.NewSweeper(st, bus, codec, xc.SweepInterval, xc.SweepGrace, log).Run(ctx)
+		executions.NewSweeper(st, bus, xc.SweepInterval, xc.SweepGrace, log).Run(ctx)
 	})
 	closeExecutions = func() {
 		stop()

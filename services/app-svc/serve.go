@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		return err
 	}
 	defer closeChat()
-	execs, closeExecs, err := openExecutions(cfg, st, sealer, probes, log)
+	execs, closeExecs, err := openExecutions(cfg, st, probes, log)
 	if err != nil {
 		return err
 	}

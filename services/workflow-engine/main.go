@@ -120,10 +120,18 @@ func run(ctx context.Context, environ []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	sealer, err := cfg.Sealer()
+	if err != nil {
+		return err
+	}
+	if sealer == nil {
+		log.Warn("ENCRYPTION_KEY is not set: nodes with (sealed) credentials will fail")
+	}
 	runner := executor.New(executor.Options{
 		BranchConcurrency: cfg.BranchConcurrency, Timeout: cfg.ExecutionTimeout, MaxOutputBytes: cfg.MaxOutputBytes,
 		HTTP: nodeHTTP, MaxResponseBytes: cfg.HTTPMaxResponseBytes,
-		LLM: executor.LLMConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, Client: &http.Client{}},
+		LLM:    executor.LLMConfig{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel, Timeout: cfg.LLMTimeout, Client: &http.Client{}},
+		Sealer: sealer,
 	})
 	w, err := worker.New(ctx, worker.Options{
 		Bus: bus, Runner: runner, Logger: log, Metrics: metrics,

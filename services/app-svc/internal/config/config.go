@@ -92,7 +92,7 @@ func Load(opts ...pkgconfig.Option) (Config, error) {
 
 // knownDevKey is the development ENCRYPTION_KEY that deploy/devstack hands
 // to the local stack. It is public, so production refuses it.
-const knownDevKey = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
+const knownDevKey = secrets.DevelopmentKey
 
 // Validate refuses what would only fail later, naming the variable.
 func (c Config) Validate() error {

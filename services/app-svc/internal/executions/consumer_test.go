@@ -23,6 +23,7 @@ import (
 	"github.com/wfagent/gateway/pkg/auth"
 	"github.com/wfagent/gateway/pkg/events"
 	"github.com/wfagent/gateway/pkg/nodes"
+	pkgsecrets "github.com/wfagent/gateway/pkg/secrets"
 	"github.com/wfagent/gateway/pkg/testkit"
 	eventsv1 "github.com/wfagent/gateway/proto/events/v1"
 	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
@@ -37,6 +38,7 @@ type world struct {
 	admin    *pgxpool.Pool
 	bus      *events.Bus
 	codec    *workflows.Codec
+	sealer   *secrets.Sealer
 	user     *auth.User
 	workflow uuid.UUID
 	log      *slog.Logger
@@ -81,7 +83,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	id := uuid.New()
-	w := &world{st: store.New(pool, 5*time.Second), admin: pool, bus: bus, codec: workflows.NewCodec(sealer),
+	w := &world{st: store.New(pool, 5*time.Second), admin: pool, bus: bus, codec: workflows.NewCodec(sealer), sealer: sealer,
 		user: &auth.User{ID: id, RawClaims: fmt.Appendf(nil, `{"sub":%q,"role":"authenticated","aud":"authenticated"}`, id)},
 		log:  slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var wf nodes.Workflow
@@ -107,7 +109,7 @@ func newWorld(t *testing.T) *world {
 // execution stores an execution without publishing it (no bus yet).
 func (w *world) execution(t *testing.T, ctx context.Context) store.Execution {
 	t.Helper()
-	svc := New(Options{DB: w.st, Codec: w.codec, Log: w.log})
+	svc := New(Options{DB: w.st, Log: w.log})
 	e, _, err := svc.Execute(ctx, w.user, w.workflow, json.RawMessage(`{"n": 1}`), "", "req-1")
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +191,8 @@ func (w *world) row(t *testing.T, id uuid.UUID) store.Execution {
 // TestSweeperPublishesOnceAcrossReplicas: an execution left new past the
 // grace period is published again by exactly one of several concurrent
 // sweepers, with its execution id as message id, the stored trace context,
-// and the snapshot's credentials revealed; the next sweep inside the grace
-// period leaves it alone.
+// and the snapshot's credentials still sealed; the next sweep inside the
+// grace period leaves it alone.
 func TestSweeperPublishesOnceAcrossReplicas(t *testing.T) {
 	w := newWorld(t)
 	tid, _ := trace.TraceIDFromHex("0af7651916cd43dd8448eb211c80319c")
@@ -205,7 +207,7 @@ func TestSweeperPublishesOnceAcrossReplicas(t *testing.T) {
 	counts := make([]int, replicas)
 	for i := range replicas {
 		wg.Go(func() {
-			n, err := NewSweeper(w.st, w.bus, w.codec, time.Hour, 10*time.Second, w.log).Sweep(context.Background())
+			n, err := NewSweeper(w.st, w.bus, time.Hour, 10*time.Second, w.log).Sweep(context.Background())
 			if err != nil {
 				t.Errorf("sweep: %v", err)
 			}
@@ -220,7 +222,7 @@ func TestSweeperPublishesOnceAcrossReplicas(t *testing.T) {
 	if total != 1 {
 		t.Fatalf("published %d times (%v), want once", total, counts)
 	}
-	if n, err := NewSweeper(w.st, w.bus, w.codec, time.Hour, 10*time.Second, w.log).Sweep(context.Background()); err != nil || n != 0 {
+	if n, err := NewSweeper(w.st, w.bus, time.Hour, 10*time.Second, w.log).Sweep(context.Background()); err != nil || n != 0 {
 		t.Fatalf("a sweep inside the grace period published %d (%v)", n, err)
 	}
 
@@ -244,14 +246,65 @@ func TestSweeperPublishesOnceAcrossReplicas(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
 		}
 	}
-	if !strings.Contains(string(req.GetWorkflow()), `"bearer_token":"s3cret-token"`) {
-		t.Errorf("the engine's snapshot lacks the credential in clear: %s", req.GetWorkflow())
-	}
+	w.checkSealedRequest(t, msg.Data)
 	var snap string
 	if err := w.admin.QueryRow(context.Background(), `select workflow_snapshot::text from workflow_executions where id = $1`, e.ID).Scan(&snap); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(snap, "s3cret-token") {
 		t.Error("the stored snapshot holds the credential in clear")
+	}
+}
+
+// TestExecutePublishesCredentialsSealed: the request execute publishes
+// carries the node's credential as the stored sealed value, wrapped, so
+// the stream never holds it in clear.
+func TestExecutePublishesCredentialsSealed(t *testing.T) {
+	w := newWorld(t)
+	svc := New(Options{DB: w.st, Log: w.log})
+	svc.UseBus(w.bus)
+	e, _, err := svc.Execute(context.Background(), w.user, w.workflow, json.RawMessage(`{}`), "", "req-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := w.bus.Stream().GetLastMsgForSubject(context.Background(), w.bus.Config().RequestSubject())
+	if err != nil {
+		t.Fatalf("execute published nothing: %v", err)
+	}
+	if msg.Header.Get("Nats-Msg-Id") != e.ID.String() {
+		t.Fatalf("the last request is %s, want %s", msg.Header.Get("Nats-Msg-Id"), e.ID)
+	}
+	w.checkSealedRequest(t, msg.Data)
+}
+
+// checkSealedRequest checks a published execution request: no credential
+// bytes in clear anywhere in it, and the HTTP node's credential is the
+// value stored in the workflows row, wrapped, which opens (with the key
+// and the associated data of its workflow, node and field) to the secret.
+func (w *world) checkSealedRequest(t *testing.T, data []byte) {
+	t.Helper()
+	if bytes.Contains(data, []byte("s3cret-token")) {
+		t.Fatalf("the published request holds the credential in clear: %q", data)
+	}
+	var req eventsv1.ExecutionRequest
+	if err := proto.Unmarshal(data, &req); err != nil {
+		t.Fatal(err)
+	}
+	var wf nodes.Workflow
+	if err := json.Unmarshal(req.GetWorkflow(), &wf); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	err := w.admin.QueryRow(context.Background(), `select credentials->'h'->>'bearer_token' from workflows where id = $1`, w.workflow).Scan(&stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, ok := pkgsecrets.Unwrap(wf.Nodes[1].Credentials["bearer_token"])
+	if !ok || sealed != stored {
+		t.Fatalf("published credential %v, want the stored sealed value %q wrapped", wf.Nodes[1].Credentials["bearer_token"], stored)
+	}
+	plain, err := w.sealer.Open(sealed, pkgsecrets.CredentialAAD(req.GetWorkflowId(), "h", "bearer_token"))
+	if err != nil || string(plain) != `"s3cret-token"` {
+		t.Fatalf("opening the published credential: %q, %v", plain, err)
 	}
 }

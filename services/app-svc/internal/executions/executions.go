@@ -53,9 +53,8 @@ type DB interface {
 
 // Options configure a Service.
 type Options struct {
-	DB    DB
-	Codec *workflows.Codec
-	Log   *slog.Logger
+	DB  DB
+	Log *slog.Logger
 	// IdempotencyTTL is how long an Idempotency-Key returns its execution
 	// (24 h by default).
 	IdempotencyTTL time.Duration
@@ -104,9 +103,9 @@ func (s *Service) Execute(ctx context.Context, u *auth.User, workflowID uuid.UUI
 	if len(inputs) == 0 {
 		inputs = json.RawMessage(`{}`)
 	}
-	var revealed nodes.Workflow
+	var sealed nodes.Workflow
 	for try := 0; ; try++ {
-		e, replayed, revealed, err = s.insert(ctx, u, workflowID, inputs, key, requestID)
+		e, replayed, sealed, err = s.insert(ctx, u, workflowID, inputs, key, requestID)
 		if !errors.Is(err, store.ErrConflict) || key == "" || try == 2 {
 			break
 		}
@@ -122,12 +121,12 @@ func (s *Service) Execute(ctx context.Context, u *auth.User, workflowID uuid.UUI
 	if err != nil || replayed {
 		return e, replayed, err
 	}
-	s.publish(ctx, e, revealed, requestID)
+	s.publish(ctx, e, sealed, requestID)
 	return e, false, nil
 }
 
 // insert is Execute's transaction.
-func (s *Service) insert(ctx context.Context, u *auth.User, workflowID uuid.UUID, inputs json.RawMessage, key, requestID string) (e store.Execution, replayed bool, revealed nodes.Workflow, err error) {
+func (s *Service) insert(ctx context.Context, u *auth.User, workflowID uuid.UUID, inputs json.RawMessage, key, requestID string) (e store.Execution, replayed bool, sealed nodes.Workflow, err error) {
 	err = s.o.DB.WithUser(ctx, u.RawClaims, func(tx pgx.Tx) error {
 		if key != "" {
 			prev, err := store.ExecutionByIdempotencyKey(ctx, tx, key, s.o.IdempotencyTTL)
@@ -151,10 +150,10 @@ func (s *Service) insert(ctx context.Context, u *auth.User, workflowID uuid.UUID
 			return err
 		}
 		rec := workflowRecord(wf)
-		if revealed, err = s.o.Codec.Reveal(wf.ID, rec); err != nil {
+		if sealed, err = workflows.Sealed(rec); err != nil {
 			return err
 		}
-		if err := nodes.ValidateExecutable(revealed); err != nil {
+		if err := nodes.ValidateExecutable(sealed); err != nil {
 			return err
 		}
 		snapshot, err := json.Marshal(snapshotOf(rec))
@@ -169,7 +168,7 @@ func (s *Service) insert(ctx context.Context, u *auth.User, workflowID uuid.UUID
 		e, err = store.InsertExecution(ctx, tx, n)
 		return err
 	})
-	return e, replayed, revealed, err
+	return e, replayed, sealed, err
 }
 
 // publish hands a just-stored execution to the engine, best effort.
@@ -261,8 +260,9 @@ func workflowRecord(w store.Workflow) workflows.Record {
 	return workflows.Record{Name: w.Name, Description: w.Description, Nodes: w.Nodes, Connections: w.Connections, Settings: w.Settings, Credentials: w.Credentials}
 }
 
-// request is the message the engine runs: the workflow with credentials
-// in clear, as nodes.Workflow JSON.
+// request is the message the engine runs: the workflow as nodes.Workflow
+// JSON, its credentials sealed (workflows.Sealed): the stream keeps requests
+// for days, so no credential is ever in clear there.
 func request(id, workflowID, userID uuid.UUID, wf nodes.Workflow, inputs []byte, requestID string, trace map[string]string) (*eventsv1.ExecutionRequest, error) {
 	raw, err := json.Marshal(wf)
 	if err != nil {

@@ -25,7 +25,6 @@ import (
 type Sweeper struct {
 	db       DB
 	bus      *events.Bus
-	codec    *workflows.Codec
 	log      *slog.Logger
 	interval time.Duration
 	grace    time.Duration
@@ -37,11 +36,11 @@ const sweepBatch = 100
 
 // NewSweeper sweeps every interval for executions older than grace that
 // were not published within grace either.
-func NewSweeper(db DB, bus *events.Bus, codec *workflows.Codec, interval, grace time.Duration, log *slog.Logger) *Sweeper {
+func NewSweeper(db DB, bus *events.Bus, interval, grace time.Duration, log *slog.Logger) *Sweeper {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Sweeper{db: db, bus: bus, codec: codec, log: log, interval: interval, grace: grace, batch: sweepBatch}
+	return &Sweeper{db: db, bus: bus, log: log, interval: interval, grace: grace, batch: sweepBatch}
 }
 
 // Run sweeps until ctx ends.
@@ -107,7 +106,7 @@ func (s *Sweeper) request(d store.Dispatch) (*eventsv1.ExecutionRequest, error) 
 	if err := json.Unmarshal(d.Snapshot, &snap); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	wf, err := s.codec.Reveal(d.WorkflowID, snap.record())
+	wf, err := workflows.Sealed(snap.record())
 	if err != nil {
 		return nil, err
 	}

@@ -487,7 +487,7 @@ func (h *execHarness) instance(o instanceOptions) *appInstance {
 		t.Fatalf("execevents.Open: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := executions.New(executions.Options{DB: h.store, Codec: h.codec, Log: log, PublishTimeout: time.Second})
+	svc := executions.New(executions.Options{DB: h.store, Log: log, PublishTimeout: time.Second})
 	svc.UseBus(bus)
 	consumer := executions.NewConsumer(h.store, bus, h.durable, 4, log)
 	wg.Go(func() {
@@ -496,7 +496,7 @@ func (h *execHarness) instance(o instanceOptions) *appInstance {
 		}
 	})
 	if o.sweepInterval > 0 {
-		sw := executions.NewSweeper(h.store, bus, h.codec, o.sweepInterval, o.sweepGrace, log)
+		sw := executions.NewSweeper(h.store, bus, o.sweepInterval, o.sweepGrace, log)
 		wg.Go(func() { sw.Run(ctx) })
 	}
 	draining := o.draining

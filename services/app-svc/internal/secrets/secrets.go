@@ -1,92 +1,25 @@
-// Package secrets seals small values (node credentials) with AES-256-GCM
-// under ENCRYPTION_KEY. A sealed value is "v1." followed by the base64url
-// of a random 96-bit nonce and the ciphertext with its tag; the associated
-// data binds it to where it is stored, so a value copied into another
-// workflow, node or field does not open.
+// Package secrets is app-svc's name for pkg/secrets, which seals node
+// credentials with AES-256-GCM under ENCRYPTION_KEY (the workflow-engine
+// opens them with the same package).
 package secrets
 
-import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"strings"
-)
+import "github.com/wfagent/gateway/pkg/secrets"
 
 // KeySize is the length of an AES-256 key.
-const KeySize = 32
-
-const version = "v1."
+const KeySize = secrets.KeySize
 
 // ErrUnreadable means a sealed value is malformed, or was sealed under
 // another key or for another place.
-var ErrUnreadable = errors.New("secrets: sealed value cannot be opened")
-
-// ParseKey reads a 32-byte key written as 64 hex characters or as base64
-// (standard or URL alphabet, padded or not).
-func ParseKey(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if len(s) == 2*KeySize {
-		if b, err := hex.DecodeString(s); err == nil {
-			return b, nil
-		}
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			if len(b) != KeySize {
-				return nil, fmt.Errorf("decodes to %d bytes, want %d", len(b), KeySize)
-			}
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("want %d bytes as 64 hex characters or base64 (e.g. openssl rand -base64 32)", KeySize)
-}
+var ErrUnreadable = secrets.ErrUnreadable
 
 // Sealer seals and opens values. It is safe for concurrent use.
-type Sealer struct{ aead cipher.AEAD }
+type Sealer = secrets.Sealer
+
+// ParseKey reads a 32-byte key written as 64 hex characters or as base64.
+func ParseKey(s string) ([]byte, error) { return secrets.ParseKey(s) }
 
 // NewSealer returns a Sealer for a 32-byte key.
-func NewSealer(key []byte) (*Sealer, error) {
-	if len(key) != KeySize {
-		return nil, fmt.Errorf("secrets: key is %d bytes, want %d", len(key), KeySize)
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &Sealer{aead: aead}, nil
-}
+func NewSealer(key []byte) (*Sealer, error) { return secrets.NewSealer(key) }
 
-// Seal encrypts plaintext bound to aad.
-func (s *Sealer) Seal(plaintext, aad []byte) (string, error) {
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", err
-	}
-	return version + base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plaintext, aad)), nil
-}
-
-// Open decrypts a value Seal produced with the same aad.
-func (s *Sealer) Open(sealed string, aad []byte) ([]byte, error) {
-	body, ok := strings.CutPrefix(sealed, version)
-	if !ok {
-		return nil, ErrUnreadable
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(body)
-	if err != nil || len(raw) < s.aead.NonceSize()+s.aead.Overhead() {
-		return nil, ErrUnreadable
-	}
-	n := s.aead.NonceSize()
-	out, err := s.aead.Open(nil, raw[:n], raw[n:], aad)
-	if err != nil {
-		return nil, ErrUnreadable
-	}
-	return out, nil
-}
+// DevelopmentKey is the public development ENCRYPTION_KEY.
+const DevelopmentKey = secrets.DevelopmentKey

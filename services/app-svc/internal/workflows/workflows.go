@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wfagent/gateway/pkg/nodes"
+	pkgsecrets "github.com/wfagent/gateway/pkg/secrets"
 	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
 )
 
@@ -165,8 +166,29 @@ func Present(rec Record) (nodes.Workflow, error) {
 	return w, nil
 }
 
-// Reveal decodes a record with its credentials in clear, for the execution
-// snapshot the engine runs; never for a response.
+// Sealed decodes a record for the execution request the engine runs: each
+// credential is the stored sealed value, wrapped as {"sealed": "v1.…"}
+// (pkg/secrets.Wrap), still bound to its workflow, node and field. Only the
+// engine opens it; app-svc never needs the key to execute.
+func Sealed(rec Record) (nodes.Workflow, error) {
+	w, creds, err := decode(rec)
+	if err != nil {
+		return nodes.Workflow{}, err
+	}
+	for i, n := range w.Nodes {
+		for field, s := range creds[n.ID] {
+			if w.Nodes[i].Credentials == nil {
+				w.Nodes[i].Credentials = map[string]any{}
+			}
+			w.Nodes[i].Credentials[field] = pkgsecrets.Wrap(s)
+		}
+	}
+	return w, nil
+}
+
+// Reveal decodes a record with its credentials in clear. app-svc does not
+// use it to execute (Sealed does: credentials reach the engine sealed);
+// never for a response.
 func (c *Codec) Reveal(id uuid.UUID, rec Record) (nodes.Workflow, error) {
 	w, creds, err := decode(rec)
 	if err != nil {
@@ -223,5 +245,5 @@ func decode(rec Record) (nodes.Workflow, Credentials, error) {
 
 // aad binds a sealed value to its workflow, node and field.
 func aad(workflowID uuid.UUID, nodeID, field string) []byte {
-	return []byte("wfagent/workflow/" + workflowID.String() + "/node/" + strconv.Quote(nodeID) + "/credential/" + strconv.Quote(field))
+	return pkgsecrets.CredentialAAD(workflowID.String(), nodeID, field)
 }

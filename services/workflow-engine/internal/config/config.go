@@ -1,7 +1,8 @@
 // Package config is the workflow-engine's configuration: the shared Base,
 // the executions contract's names and retention (pkg/events.Config, the
 // same variables app-svc reads), the consumer, concurrency and limits of
-// runs, the HTTP node's allow-list and the LLM endpoint of AI nodes.
+// runs, the HTTP node's allow-list, the LLM endpoint of AI nodes and the
+// key that opens node credentials.
 package config
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	pkgconfig "github.com/wfagent/gateway/pkg/config"
 	"github.com/wfagent/gateway/pkg/events"
+	"github.com/wfagent/gateway/pkg/secrets"
 	"github.com/wfagent/gateway/services/workflow-engine/internal/safehttp"
 )
 
@@ -44,6 +46,11 @@ type Config struct {
 	LLMAPIKey  string        `env:"LLM_API_KEY" secret:"true"`
 	LLMModel   string        `env:"LLM_MODEL" envDefault:"gpt-4o-mini"`
 	LLMTimeout time.Duration `env:"LLM_TIMEOUT" envDefault:"60s"`
+
+	// EncryptionKey opens the node credentials app-svc seals (the same
+	// ENCRYPTION_KEY as app-svc's): 32 bytes as base64 or 64 hex
+	// characters. Without it, a node with credentials fails.
+	EncryptionKey string `env:"ENCRYPTION_KEY" secret:"true" prod:"required"`
 }
 
 // defaults are the engine's own; the ENVIRONMENT profile, .env and the
@@ -106,5 +113,26 @@ func (c Config) Validate() error {
 	if c.LLMTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("LLM_TIMEOUT=%s: want > 0", c.LLMTimeout))
 	}
+	if c.EncryptionKey != "" {
+		if _, err := secrets.ParseKey(c.EncryptionKey); err != nil {
+			errs = append(errs, fmt.Errorf("ENCRYPTION_KEY: %w", err))
+		}
+		if c.IsProduction() && c.EncryptionKey == secrets.DevelopmentKey {
+			errs = append(errs, errors.New("ENCRYPTION_KEY is the public development key: refused when ENVIRONMENT=production"))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// Sealer opens node credentials with ENCRYPTION_KEY; nil when it is unset
+// (development), and then a node with credentials fails.
+func (c Config) Sealer() (*secrets.Sealer, error) {
+	if c.EncryptionKey == "" {
+		return nil, nil
+	}
+	key, err := secrets.ParseKey(c.EncryptionKey)
+	if err != nil {
+		return nil, fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	return secrets.NewSealer(key)
 }

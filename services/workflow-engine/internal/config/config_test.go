@@ -6,6 +6,7 @@ import (
 	"time"
 
 	pkgconfig "github.com/wfagent/gateway/pkg/config"
+	"github.com/wfagent/gateway/pkg/secrets"
 )
 
 func load(environ ...string) (Config, error) {
@@ -64,13 +65,50 @@ func TestOverridesAndRefusals(t *testing.T) {
 	}
 }
 
+// key is a valid ENCRYPTION_KEY (32 bytes, base64).
+const key = "c2VjcmV0LWtleS1mb3ItZW5naW5lLWNvbmZpZy10ZXM="
+
+func TestEncryptionKey(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        []string
+		wantErr    string // empty: loads
+		wantSealer bool
+	}{
+		{"unset in development", nil, "", false},
+		{"base64", []string{"ENCRYPTION_KEY=" + key}, "", true},
+		{"hex", []string{"ENCRYPTION_KEY=" + strings.Repeat("ab", 32)}, "", true},
+		{"a passphrase", []string{"ENCRYPTION_KEY=correct horse battery staple"}, "ENCRYPTION_KEY", false},
+		{"unset in production", []string{"ENVIRONMENT=production"}, "ENCRYPTION_KEY", false},
+		{"the development key in production", []string{"ENVIRONMENT=production", "ENCRYPTION_KEY=" + secrets.DevelopmentKey}, "public development key", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.env...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := c.Sealer()
+			if err != nil || (s != nil) != tt.wantSealer {
+				t.Fatalf("Sealer = %v, %v; want one: %v", s, err, tt.wantSealer)
+			}
+		})
+	}
+}
+
 func TestSecretsMasked(t *testing.T) {
-	c, err := load("LLM_API_KEY=sk-very-secret", "NATS_URL=nats://user:pw@127.0.0.1:4222")
+	c, err := load("LLM_API_KEY=sk-very-secret", "NATS_URL=nats://user:pw@127.0.0.1:4222", "ENCRYPTION_KEY="+key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range pkgconfig.LogAttrs(c) {
-		if v := a.Value.String(); strings.Contains(v, "sk-very-secret") || strings.Contains(v, ":pw@") {
+		if v := a.Value.String(); strings.Contains(v, "sk-very-secret") || strings.Contains(v, ":pw@") || strings.Contains(v, key) {
 			t.Fatalf("%s logged in clear: %s", a.Key, v)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wfagent/gateway/pkg/nodes"
+	"github.com/wfagent/gateway/pkg/secrets"
 	"github.com/wfagent/gateway/services/workflow-engine/internal/expreval"
 	"github.com/wfagent/gateway/services/workflow-engine/internal/safehttp"
 )
@@ -117,6 +118,9 @@ type Options struct {
 	MaxResponseBytes int64
 	// LLM configures AI_AGENT_NODE.OPENAI.
 	LLM LLMConfig
+	// Sealer opens node credentials (ENCRYPTION_KEY), right before a node
+	// runs; nil fails every node whose credentials are sealed.
+	Sealer *secrets.Sealer
 }
 
 // Runner runs executions; it is safe for concurrent use.
@@ -375,6 +379,12 @@ func (r *Runner) runNode(ctx context.Context, i int, in Input, emit Sink) nodeDo
 		tries, wait = rp.MaxTries, time.Duration(rp.WaitSeconds*float64(time.Second))
 	}
 	fn := r.funcs[n.Type+"."+n.Subtype]
+	if creds, err := r.openCredentials(in.Execution.WorkflowID, n); err != nil {
+		// The node fails like any permanent failure (no retry; on_error applies).
+		fn = func(context.Context, Input) (Output, error) { return Output{}, Permanent(err) }
+	} else {
+		in.Node.Credentials = creds // a copy: the execution's workflow keeps them sealed
+	}
 	for try := 1; ; try++ {
 		if err := report(Event{Kind: NodeStarted, Status: StatusRunning, Try: try}); err != nil {
 			return nodeDone{index: i, err: err}
