@@ -8,11 +8,9 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,7 +18,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/wfagent/gateway/pkg/config"
 )
@@ -238,26 +235,3 @@ func sign(t testing.TB, m jwt.SigningMethod, key any, kid string, c jwt.MapClaim
 
 // segment base64url-encodes a raw JSON segment.
 func segment(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-
-// testRedis connects to the local Redis and fails (never skips) when it is
-// not there: these are integration tests and the stack must provide it.
-func testRedis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	addr := "127.0.0.1:6379"
-	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s is required and did not answer: %v (start redis-server)", addr, err)
-	}
-	prefix := fmt.Sprintf("test:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, "*"+prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
-	return rdb, prefix
-}

@@ -9,12 +9,14 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/wfagent/gateway/pkg/testkit"
 )
 
 // remoteVerifier has the remote check on, cached in the test's Redis.
 func remoteVerifier(t *testing.T, f *fakeSupabase, env ...string) (*Verifier, func(string) string) {
 	t.Helper()
-	rdb, prefix := testRedis(t)
+	rdb, prefix := testkit.Redis(t)
 	base := []string{"SUPABASE_URL=" + f.URL, "SUPABASE_JWT_SECRET=" + testSecret, "SUPABASE_ANON_KEY=" + testAnonKey, "AUTH_REMOTE_VERIFY=true"}
 	v, err := NewVerifier(t.Context(), loadConfig(t, append(base, env...)...),
 		WithHTTPClient(f.Client()), WithRedis(rdb), WithCachePrefix(prefix))

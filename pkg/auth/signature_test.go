@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/wfagent/gateway/pkg/testkit"
 )
 
 const testSignSecret = "request-signing-secret-for-tests-0123456789"
 
 func TestSignatures(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := testkit.Redis(t)
 	guard := NewRedisReplayGuard(rdb, prefix)
 	v, err := NewSignatureVerifier(testSignSecret, guard, SignatureOptions{Required: true})
 	if err != nil {
@@ -129,7 +131,7 @@ func TestSignatureOptionalAndReplayGuardDown(t *testing.T) {
 		}
 	})
 	t.Run("Redis down: refused with 503", func(t *testing.T) {
-		rdb, _ := testRedis(t)
+		rdb, _ := testkit.Redis(t)
 		_ = rdb.Close()
 		v, _ := NewSignatureVerifier(testSignSecret, NewRedisReplayGuard(rdb, "x:"), SignatureOptions{Required: true})
 		now := time.Now().Unix()

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,33 +9,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wfagent/gateway/pkg/testkit"
 )
 
-// testRedis connects to the local Redis and fails (never skips) when it is
-// not there: the Redis limiter is what production runs.
-func testRedis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	addr := "127.0.0.1:6379"
-	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis at %s is required and did not answer: %v (start redis-server)", addr, err)
-	}
-	prefix := fmt.Sprintf("test:%s:%d:", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, "*"+prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
-	return rdb, prefix
-}
-
 func newRedisLimiter(t testing.TB) Limiter {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := testkit.Redis(t)
 	l, err := NewRedis(rdb, prefix)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +166,7 @@ func concurrentAllowed(t *testing.T, ls []Limiter, n int, lim Limit) int {
 
 // Three limiter instances (three replicas) on one Redis share the budget.
 func TestRedisLimitersShareOneBudget(t *testing.T) {
-	rdb, prefix := testRedis(t)
+	rdb, prefix := testkit.Redis(t)
 	var ls []Limiter
 	for range 3 {
 		// Each replica has its own client and pool, as separate processes would.

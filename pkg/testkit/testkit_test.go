@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestNewDatabaseIsFreshAndIsolated(t *testing.T) {
@@ -54,4 +55,22 @@ func TestProcessHelpers(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer srv.Close()
 	WaitHTTP(t, srv.URL, time.Second, &b)
+}
+
+func TestRedisPrefixIsCleanedUp(t *testing.T) {
+	var key string
+	var rdb *redis.Client
+	t.Run("inner", func(t *testing.T) {
+		var prefix string
+		rdb, prefix = Redis(t)
+		key = prefix + "k"
+		if err := rdb.Set(context.Background(), key, "v", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	check := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer check.Close()
+	if n, err := check.Exists(context.Background(), key).Result(); err != nil || n != 0 {
+		t.Fatalf("key %s left behind: n=%d err=%v", key, n, err)
+	}
 }

@@ -11,16 +11,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gin-gonic/gin"
+
 	"github.com/wfagent/gateway/pkg/auth"
 	pkgconfig "github.com/wfagent/gateway/pkg/config"
 	"github.com/wfagent/gateway/pkg/health"
 	"github.com/wfagent/gateway/pkg/httpx"
 	"github.com/wfagent/gateway/pkg/logx"
 	"github.com/wfagent/gateway/pkg/ratelimit"
+	"github.com/wfagent/gateway/pkg/secrets"
 	"github.com/wfagent/gateway/pkg/telemetry"
 	"github.com/wfagent/gateway/services/app-svc/internal/config"
 	"github.com/wfagent/gateway/services/app-svc/internal/httpapi"
-	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
 	"github.com/wfagent/gateway/services/app-svc/internal/store"
 	"github.com/wfagent/gateway/services/app-svc/internal/workflows"
 )

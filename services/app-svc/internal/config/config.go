@@ -14,7 +14,7 @@ import (
 	"github.com/wfagent/gateway/pkg/auth"
 	pkgconfig "github.com/wfagent/gateway/pkg/config"
 	"github.com/wfagent/gateway/pkg/ratelimit"
-	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
+	"github.com/wfagent/gateway/pkg/secrets"
 )
 
 // Config is read once at startup by Load.

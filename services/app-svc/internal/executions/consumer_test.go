@@ -23,10 +23,9 @@ import (
 	"github.com/wfagent/gateway/pkg/auth"
 	"github.com/wfagent/gateway/pkg/events"
 	"github.com/wfagent/gateway/pkg/nodes"
-	pkgsecrets "github.com/wfagent/gateway/pkg/secrets"
+	"github.com/wfagent/gateway/pkg/secrets"
 	"github.com/wfagent/gateway/pkg/testkit"
 	eventsv1 "github.com/wfagent/gateway/proto/events/v1"
-	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
 	"github.com/wfagent/gateway/services/app-svc/internal/store"
 	"github.com/wfagent/gateway/services/app-svc/internal/workflows"
 )
@@ -299,11 +298,11 @@ func (w *world) checkSealedRequest(t *testing.T, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, ok := pkgsecrets.Unwrap(wf.Nodes[1].Credentials["bearer_token"])
+	sealed, ok := secrets.Unwrap(wf.Nodes[1].Credentials["bearer_token"])
 	if !ok || sealed != stored {
 		t.Fatalf("published credential %v, want the stored sealed value %q wrapped", wf.Nodes[1].Credentials["bearer_token"], stored)
 	}
-	plain, err := w.sealer.Open(sealed, pkgsecrets.CredentialAAD(req.GetWorkflowId(), "h", "bearer_token"))
+	plain, err := w.sealer.Open(sealed, secrets.CredentialAAD(req.GetWorkflowId(), "h", "bearer_token"))
 	if err != nil || string(plain) != `"s3cret-token"` {
 		t.Fatalf("opening the published credential: %q, %v", plain, err)
 	}

@@ -22,8 +22,8 @@ import (
 	"github.com/wfagent/gateway/pkg/config"
 	"github.com/wfagent/gateway/pkg/httpx"
 	"github.com/wfagent/gateway/pkg/ratelimit"
+	"github.com/wfagent/gateway/pkg/secrets"
 	"github.com/wfagent/gateway/pkg/testkit"
-	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
 	"github.com/wfagent/gateway/services/app-svc/internal/store"
 	"github.com/wfagent/gateway/services/app-svc/internal/workflows"
 )

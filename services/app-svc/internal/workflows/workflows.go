@@ -16,8 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wfagent/gateway/pkg/nodes"
-	pkgsecrets "github.com/wfagent/gateway/pkg/secrets"
-	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
+	"github.com/wfagent/gateway/pkg/secrets"
 )
 
 // Credentials are a workflow's sealed credentials: node id → field →
@@ -180,7 +179,7 @@ func Sealed(rec Record) (nodes.Workflow, error) {
 			if w.Nodes[i].Credentials == nil {
 				w.Nodes[i].Credentials = map[string]any{}
 			}
-			w.Nodes[i].Credentials[field] = pkgsecrets.Wrap(s)
+			w.Nodes[i].Credentials[field] = secrets.Wrap(s)
 		}
 	}
 	return w, nil
@@ -245,5 +244,5 @@ func decode(rec Record) (nodes.Workflow, Credentials, error) {
 
 // aad binds a sealed value to its workflow, node and field.
 func aad(workflowID uuid.UUID, nodeID, field string) []byte {
-	return pkgsecrets.CredentialAAD(workflowID.String(), nodeID, field)
+	return secrets.CredentialAAD(workflowID.String(), nodeID, field)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wfagent/gateway/pkg/nodes"
-	"github.com/wfagent/gateway/services/app-svc/internal/secrets"
+	"github.com/wfagent/gateway/pkg/secrets"
 )
 
 const withKey = `{"name": "w", "nodes": [

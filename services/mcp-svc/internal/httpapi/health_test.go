@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/wfagent/gateway/pkg/health"
+	"github.com/wfagent/gateway/pkg/testkit"
 )
 
 func TestHealth(t *testing.T) {
-	rdb := redisClient(t)
+	rdb, _ := testkit.Redis(t)
 	// A port nothing listens on: app-svc down.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

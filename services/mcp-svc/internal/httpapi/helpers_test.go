@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/wfagent/gateway/pkg/apidoc"
 	"github.com/wfagent/gateway/pkg/auth"
@@ -85,25 +83,11 @@ type testServer struct {
 	t      testing.TB
 }
 
-// redisClient is a client of the local Redis, failing the test when it is
-// not there.
-func redisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatal(testkit.MissingServer("Redis", "127.0.0.1:6379", err))
-	}
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
-
 // newServer runs the MCP layer as main wires it: env keys, the Redis
 // limiter and replay guard under a prefix of its own, the httpx engine.
 func newServer(t testing.TB, o options) *testServer {
 	t.Helper()
-	rdb := redisClient(t)
+	rdb, _ := testkit.Redis(t)
 	prefix := testkit.Unique("mcptest:")
 	store, err := auth.NewEnvKeyStore(envKeysJSON(), false)
 	if err != nil {
