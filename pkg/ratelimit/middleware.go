@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,9 +52,10 @@ func Middleware(l Limiter, t Table, id Identity, o Options) gin.HandlerFunc {
 	}
 	var lastFailureLog atomic.Int64
 	layer := string(t.Layer)
+	match := memoMatch(t)
 	return func(c *gin.Context) {
 		policies := make([]Policy, 0, 2)
-		if p, ok := t.Match(c.FullPath()); ok {
+		if p, ok := match(c.FullPath()); ok {
 			policies = append(policies, p)
 		}
 		if !t.Global.Limit.IsZero() {
@@ -151,4 +153,24 @@ func ceilSeconds(d time.Duration) int {
 		return 0
 	}
 	return int(math.Ceil(d.Seconds()))
+}
+
+// memoMatch remembers Table.Match per route pattern: the answer depends on
+// the pattern alone, the router has a fixed set of them, and matching
+// splits every policy's routes, which is not work for each request.
+func memoMatch(t Table) func(route string) (Policy, bool) {
+	type matched struct {
+		p  Policy
+		ok bool
+	}
+	var seen sync.Map
+	return func(route string) (Policy, bool) {
+		if v, ok := seen.Load(route); ok {
+			m := v.(matched)
+			return m.p, m.ok
+		}
+		p, ok := t.Match(route)
+		seen.Store(route, matched{p, ok})
+		return p, ok
+	}
 }

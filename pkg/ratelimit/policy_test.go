@@ -172,3 +172,17 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMemoMatchAgreesWithMatch(t *testing.T) {
+	tbl := DefaultTable(App)
+	match := memoMatch(tbl)
+	for _, route := range []string{"", "/api/app/workflows", "/api/app/workflows/:id/execute", "/api/app/chat/stream", "/api/app/unknown", "/api/app/workflows"} {
+		for range 2 { // the second call is served from the memo
+			wantP, wantOK := tbl.Match(route)
+			gotP, gotOK := match(route)
+			if gotOK != wantOK || gotP.Name != wantP.Name || gotP.Limit != wantP.Limit {
+				t.Fatalf("%q: memo (%v %+v), Match (%v %+v)", route, gotOK, gotP, wantOK, wantP)
+			}
+		}
+	}
+}
